@@ -1,0 +1,162 @@
+import { DEFAULT_BLOCK_SIZE } from '@decenter/core';
+import { createReadStream } from 'node:fs';
+
+import { StorageError } from './errors';
+import { type HashPool, sharedHashPool } from './hash-pool';
+import { leafHash, merkleRoot } from './merkle';
+
+/** A short last block under this size is hashed inline: a worker round trip would cost more. */
+const INLINE_LIMIT = 64 * 1024;
+
+export interface BlockHasherOptions {
+  blockSize?: number;
+  pool?: HashPool;
+  /** Blocks handed to workers and not yet hashed; bounds memory to about (maxInFlight + 1) * blockSize. */
+  maxInFlight?: number;
+}
+
+export interface DigestResult {
+  size: number;
+  /** Leaf hashes of the blocks, in order. */
+  leaves: Buffer[];
+  /** Merkle root over the blocks, lowercase hex. */
+  digest: string;
+}
+
+export function checkBlockSize(blockSize: number): number {
+  if (!Number.isSafeInteger(blockSize) || blockSize < 1024 || blockSize > 256 * 1024 * 1024) {
+    throw new StorageError(
+      'INVALID_ARGUMENT',
+      `blockSize must be an integer from 1 KiB to 256 MiB, got ${blockSize}`,
+    );
+  }
+  return blockSize;
+}
+
+/**
+ * Cuts a byte stream into fixed-size blocks and hashes each block as an RFC 6962 leaf in the worker pool,
+ * keeping the leaves in stream order. Each byte is copied once into a block buffer, which is transferred to
+ * a worker and back, then reused; the caller's thread never hashes more than the short last block.
+ */
+export class BlockHasher {
+  private readonly blockSize: number;
+  private readonly pool: HashPool;
+  private readonly maxBuffers: number;
+  private readonly spare: ArrayBuffer[] = [];
+  private allocated = 0;
+  private current: Uint8Array | undefined;
+  private filled = 0;
+  private blocks = 0;
+  private readonly leaves: Buffer[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private failure: Error | undefined;
+  private waiter: (() => void) | undefined;
+  private finished = false;
+  size = 0;
+
+  constructor(options: BlockHasherOptions = {}) {
+    this.blockSize = checkBlockSize(options.blockSize ?? DEFAULT_BLOCK_SIZE);
+    this.pool = options.pool ?? sharedHashPool();
+    this.maxBuffers = (options.maxInFlight ?? this.pool.size * 2) + 1;
+  }
+
+  /** Adds bytes; resolves once they are copied, waiting while every block buffer is in a worker. */
+  async update(chunk: Uint8Array): Promise<void> {
+    if (this.finished) throw new StorageError('FAILED_PRECONDITION', 'BlockHasher.update after digest()');
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.current ??= await this.acquire();
+      const n = Math.min(this.blockSize - this.filled, chunk.length - offset);
+      this.current.set(chunk.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      this.size += n;
+      if (this.filled === this.blockSize) this.flush();
+    }
+  }
+
+  private async acquire(): Promise<Uint8Array> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      const spare = this.spare.pop();
+      if (spare !== undefined) return new Uint8Array(spare);
+      if (this.allocated < this.maxBuffers) {
+        this.allocated++;
+        return new Uint8Array(new ArrayBuffer(this.blockSize));
+      }
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private flush(): void {
+    const block = this.current;
+    if (block === undefined || this.filled === 0) return;
+    const index = this.blocks++;
+    const length = this.filled;
+    this.current = undefined;
+    this.filled = 0;
+    if (length < this.blockSize && length < INLINE_LIMIT) {
+      this.leaves[index] = leafHash(block.subarray(0, length));
+      this.spare.push(block.buffer as ArrayBuffer);
+      return;
+    }
+    const job = this.pool
+      .hashLeaf(block.buffer as ArrayBuffer, length)
+      .then(
+        ({ digest, buffer }) => {
+          this.leaves[index] = digest;
+          this.spare.push(buffer);
+        },
+        (error: unknown) => {
+          this.failure ??= error instanceof Error ? error : new Error(String(error));
+        },
+      )
+      .finally(() => {
+        this.pending.delete(job);
+        this.wake();
+      });
+    this.pending.add(job);
+  }
+
+  /** Hashes the last, partial block and waits for every worker; the hasher takes no more bytes after this. */
+  async digest(): Promise<DigestResult> {
+    this.finished = true;
+    this.flush();
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    if (this.failure !== undefined) throw this.failure;
+    const leaves = this.leaves.slice(0, this.blocks);
+    return { size: this.size, leaves, digest: merkleRoot(leaves).toString('hex') };
+  }
+
+  /** Stops early (a failed write): waits for blocks in workers so none outlives the caller. */
+  async abort(): Promise<void> {
+    this.finished = true;
+    this.current = undefined;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** Merkle digest of a stream of bytes (Buffers or Uint8Arrays). */
+export async function digestStream(
+  source: AsyncIterable<Uint8Array>,
+  options: BlockHasherOptions = {},
+): Promise<DigestResult> {
+  const hasher = new BlockHasher(options);
+  try {
+    for await (const chunk of source) await hasher.update(chunk);
+  } catch (error) {
+    await hasher.abort();
+    throw error;
+  }
+  return hasher.digest();
+}
+
+export function digestFile(file: string, options: BlockHasherOptions = {}): Promise<DigestResult> {
+  return digestStream(createReadStream(file, { highWaterMark: 1 << 20 }), options);
+}

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+
+import type { Principal, ReadPolicy } from './policy';
+
+export interface StoredObjectInfo {
+  bucket: string;
+  key: string;
+  size: number;
+  contentType?: string;
+  /** ISO 8601 time of the last write. */
+  lastModified: string;
+}
+
+export interface PutObjectOptions {
+  contentType?: string;
+  policy?: ReadPolicy;
+  /** When set, a write whose byte count differs fails and leaves nothing behind. */
+  expectedSize?: number;
+}
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` defaults to the last byte. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/**
+ * Buckets of objects with per-object read policies. Writes are all-or-nothing: a failed or aborted
+ * write leaves no object behind and never a partial one visible to readers.
+ */
+export interface StorageBackend {
+  createBucket(name: string): Promise<void>;
+  bucketExists(name: string): Promise<boolean>;
+  putObject(
+    bucket: string,
+    key: string,
+    source: Readable,
+    opts?: PutObjectOptions,
+  ): Promise<StoredObjectInfo>;
+  getObject(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  headObject(bucket: string, key: string): Promise<StoredObjectInfo | undefined>;
+  deleteObject(bucket: string, key: string): Promise<void>;
+  /** Deletes every object whose key starts with `prefix`; returns how many were deleted. */
+  deletePrefix(bucket: string, prefix: string): Promise<number>;
+  listObjects(bucket: string, prefix: string): AsyncIterable<StoredObjectInfo>;
+  setPolicy(bucket: string, key: string, policy: ReadPolicy): Promise<void>;
+  getPolicy(bucket: string, key: string): Promise<ReadPolicy | undefined>;
+  canRead(principal: Principal, bucket: string, key: string): Promise<boolean>;
+}
