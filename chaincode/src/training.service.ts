@@ -34,7 +34,9 @@ function isClaimable(trial: Trial, now: string): boolean {
 
 function requireHolder(trial: Trial, caller: Caller, action: string): void {
   if (trial.status !== 'CLAIMED') {
-    throw new InvalidStateError(`cannot ${action}: trial "${trial.trialId}" is ${trial.status}, not CLAIMED`);
+    throw new InvalidStateError(
+      `${action} needs trial "${trial.trialId}" to be CLAIMED, but it is ${trial.status}; claim it first with ClaimTrial`,
+    );
   }
   if (trial.claimedBy === undefined || !sameParty(trial.claimedBy, caller)) {
     throw new AccessDeniedError(
