@@ -1,0 +1,98 @@
+import { JOB_STATUSES, METRICS, TRIAL_STATUSES } from '@decenter/core';
+import { z } from 'zod';
+
+/**
+ * Response schemas of the jobs endpoints, mirroring @decenter/core's Job / Trial / Candidate / Score.
+ * When the client is generated from /api/docs-json these become thin checks over the generated types.
+ */
+
+export const actorSchema = z.object({ mspId: z.string(), id: z.string() });
+const metricsSchema = z.record(z.string(), z.number());
+
+export const jobSummarySchema = z.object({
+  jobId: z.string(),
+  name: z.string(),
+  owner: actorSchema,
+  status: z.enum(JOB_STATUSES),
+  trialCount: z.number().int().min(0),
+  /** Trials with a committed candidate, for the progress column. */
+  committedTrials: z.number().int().min(0).optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type JobSummary = z.infer<typeof jobSummarySchema>;
+
+export const trialSchema = z.object({
+  trialId: z.string(),
+  hyperparameters: z.record(z.string(), z.unknown()),
+  seed: z.number(),
+  status: z.enum(TRIAL_STATUSES),
+  claimedBy: actorSchema.optional(),
+  attempts: z.number().int().min(0),
+  failureReason: z.string().optional(),
+});
+export type Trial = z.infer<typeof trialSchema>;
+
+export const candidateSchema = z.object({
+  trialId: z.string(),
+  node: actorSchema,
+  modelHash: z.string(),
+  backend: z.string(),
+  metrics: metricsSchema,
+  committedAt: z.string(),
+  txId: z.string(),
+});
+export type Candidate = z.infer<typeof candidateSchema>;
+
+export const scoreSchema = z.object({
+  trialId: z.string(),
+  validator: actorSchema,
+  verified: z.boolean(),
+  rejectionReason: z.string().optional(),
+  metrics: metricsSchema,
+  objective: z.number(),
+  submittedAt: z.string(),
+});
+export type Score = z.infer<typeof scoreSchema>;
+
+/** One ledger transaction in the job's life, for the status timeline. */
+export const historyEntrySchema = z.object({
+  event: z.string(),
+  status: z.enum(JOB_STATUSES).optional(),
+  txId: z.string(),
+  blockNumber: z.number().int().min(0).optional(),
+  timestamp: z.string(),
+  actor: actorSchema.optional(),
+});
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+export const jobDetailSchema = jobSummarySchema.extend({
+  specHash: z.string(),
+  manifestHash: z.string(),
+  merkleRoot: z.string(),
+  objective: z.object({
+    metric: z.enum(METRICS),
+    direction: z.enum(['maximize', 'minimize']),
+    minImprovement: z.number().optional(),
+  }),
+  quorum: z.number().int(),
+  trainingDeadline: z.string(),
+  validationDeadline: z.string(),
+  selected: z
+    .object({
+      trialId: z.string(),
+      modelHash: z.string(),
+      metrics: metricsSchema,
+      rule: z.string(),
+      agreeingOrgs: z.array(z.string()),
+      txId: z.string(),
+      finalizedAt: z.string(),
+    })
+    .optional(),
+  failureReason: z.string().optional(),
+  trials: z.array(trialSchema).default([]),
+  candidates: z.array(candidateSchema).default([]),
+  scores: z.array(scoreSchema).default([]),
+  history: z.array(historyEntrySchema).default([]),
+});
+export type JobDetail = z.infer<typeof jobDetailSchema>;

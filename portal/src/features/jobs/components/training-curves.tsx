@@ -1,0 +1,56 @@
+import { LineChart, type ChartSeries } from '../../../components/ui/line-chart';
+import type { StreamState, TrainingCurves } from '../api/job-events';
+
+const STREAM_TEXT: Record<StreamState, string> = {
+  connecting: 'Connecting to the live stream…',
+  open: 'Live: updates arrive as nodes finish epochs.',
+  reconnecting: 'Connection lost; reconnecting automatically…',
+  closed: 'Live updates are off for this job.',
+};
+
+function seriesFor(curves: TrainingCurves, metric: string): ChartSeries[] {
+  return Object.entries(curves)
+    .map(([trialId, points]) => ({
+      name: trialId,
+      points: points.flatMap((p) => {
+        const y = p.metrics[metric];
+        return y === undefined ? [] : [{ x: p.epoch, y }];
+      }),
+    }))
+    .filter((s) => s.points.length > 0);
+}
+
+/** Loss and the objective metric per epoch, one line per candidate (trial). */
+export function TrainingCurvesPanel({
+  curves,
+  metric,
+  state,
+}: {
+  curves: TrainingCurves;
+  metric: string;
+  state: StreamState;
+}) {
+  const loss = seriesFor(curves, 'loss');
+  // Nodes report validation-set metrics as `val_<metric>` (Keras naming), or the plain name.
+  const objectiveSeries = seriesFor(curves, `val_${metric}`);
+  const objective = objectiveSeries.length > 0 ? objectiveSeries : seriesFor(curves, metric);
+  return (
+    <>
+      <p className="small muted" role="status">
+        {STREAM_TEXT[state]}
+      </p>
+      {loss.length === 0 && objective.length === 0 ? (
+        <p className="muted">
+          No epoch reported yet. Curves appear when an execution node finishes its first epoch.
+        </p>
+      ) : (
+        <div className="grid">
+          {loss.length > 0 && <LineChart title="Training loss" xLabel="epoch" yLabel="loss" series={loss} />}
+          {objective.length > 0 && (
+            <LineChart title={`Validation ${metric}`} xLabel="epoch" yLabel={metric} series={objective} />
+          )}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,226 @@
+import { useEffect, useMemo, useState } from 'react';
+import { useNavigate } from 'react-router';
+
+import { ErrorMessage } from '../../../components/ui/error-message';
+import { PageHeader } from '../../../components/ui/page-header';
+import { ApiError } from '../../../lib/api-client';
+import { useCreateJob } from '../api/create-job';
+import { defaultSpecFields, validateSpecFields, type SpecFields } from '../utils/spec-fields';
+import { FileDropZone } from './file-drop-zone';
+import { JobSummary } from './job-summary';
+import { SpecForm } from './spec-form';
+import { UploadWidget, type UploadRole, type UploadStatus } from './upload-widget';
+
+interface PickedFile {
+  key: string;
+  file: File;
+  role: UploadRole;
+  status: UploadStatus;
+}
+
+const DRAFT_KEY = 'decenter.new-job.draft.v1';
+
+/** The form survives a reload (as the uploads do), so an interrupted submission loses nothing. */
+function loadDraft(): SpecFields {
+  const defaults = defaultSpecFields();
+  try {
+    const raw = localStorage.getItem(DRAFT_KEY);
+    if (raw === null) return defaults;
+    const parsed = JSON.parse(raw) as unknown;
+    return typeof parsed === 'object' && parsed !== null
+      ? { ...defaults, ...(parsed as Partial<SpecFields>) }
+      : defaults;
+  } catch {
+    return defaults;
+  }
+}
+
+let nextKey = 0;
+const HASHING: UploadStatus = { phase: 'hashing', hashed: 0 };
+
+export function NewJobPage() {
+  const navigate = useNavigate();
+  const [fields, setFields] = useState<SpecFields>(loadDraft);
+  const [files, setFiles] = useState<PickedFile[]>([]);
+  const [showAllErrors, setShowAllErrors] = useState(false);
+  const [step, setStep] = useState<'edit' | 'review'>('edit');
+  const [blocker, setBlocker] = useState<string | undefined>(undefined);
+  const validation = useMemo(() => validateSpecFields(fields), [fields]);
+  const createJob = useCreateJob();
+
+  useEffect(() => {
+    try {
+      localStorage.setItem(DRAFT_KEY, JSON.stringify(fields));
+    } catch {
+      // Storage disabled: the draft is just not kept.
+    }
+  }, [fields]);
+
+  const addFiles = (role: UploadRole, picked: File[]) => {
+    setFiles((current) => {
+      const kept = role === 'pretrained' ? current.filter((f) => f.role !== 'pretrained') : current;
+      const fresh = picked
+        .filter(
+          (file) =>
+            !kept.some((f) => f.role === role && f.file.name === file.name && f.file.size === file.size),
+        )
+        .map((file) => ({
+          key: `f${(nextKey += 1)}`,
+          file,
+          role,
+          status: HASHING,
+        }));
+      return [...kept, ...fresh];
+    });
+  };
+  const setStatus = (key: string, status: UploadStatus) => {
+    setFiles((current) => current.map((f) => (f.key === key ? { ...f, status } : f)));
+  };
+
+  const dataFiles = files.filter((f) => f.role === 'data');
+  const pretrained = files.find((f) => f.role === 'pretrained');
+  const uploadIdOf = (f: PickedFile) => (f.status.phase === 'done' ? f.status.uploadId : undefined);
+
+  const review = () => {
+    setShowAllErrors(true);
+    if (validation.spec === undefined) {
+      setBlocker('Fix the fields marked in red first.');
+    } else if (dataFiles.length === 0) {
+      setBlocker('Add at least one data file.');
+    } else if (files.some((f) => uploadIdOf(f) === undefined)) {
+      setBlocker('Wait until every upload is finished (or remove the ones you do not need).');
+    } else {
+      setBlocker(undefined);
+      setStep('review');
+    }
+  };
+
+  const submit = () => {
+    if (validation.spec === undefined) return;
+    const data = dataFiles.map(uploadIdOf).filter((id): id is string => id !== undefined);
+    const pretrainedId = pretrained === undefined ? undefined : uploadIdOf(pretrained);
+    const spec =
+      pretrainedId === undefined
+        ? validation.spec
+        : {
+            ...validation.spec,
+            model: { ...validation.spec.model, pretrained: { source: pretrainedId, freeze: [] } },
+          };
+    createJob.mutate(
+      { spec, uploads: pretrainedId === undefined ? { data } : { data, pretrained: pretrainedId } },
+      {
+        onSuccess: ({ jobId }) => {
+          localStorage.removeItem(DRAFT_KEY);
+          void navigate(`/jobs/${encodeURIComponent(jobId)}`);
+        },
+      },
+    );
+  };
+
+  if (step === 'review' && validation.spec !== undefined) {
+    const issues = createJob.error instanceof ApiError ? createJob.error.issues : [];
+    return (
+      <>
+        <PageHeader title="Review and submit" />
+        <JobSummary
+          spec={validation.spec}
+          files={files.map((f) => ({ name: f.file.name, size: f.file.size, role: f.role }))}
+        />
+        {createJob.isError && <ErrorMessage error={createJob.error} title="The job was not submitted" />}
+        {issues.length > 0 && (
+          <ul className="field-error">
+            {issues.map((issue) => (
+              <li key={`${issue.path}-${issue.message}`}>
+                {issue.path}: {issue.message}
+              </li>
+            ))}
+          </ul>
+        )}
+        <div className="page-actions">
+          <button
+            type="button"
+            className="button button-secondary"
+            onClick={() => {
+              setStep('edit');
+            }}
+          >
+            Back to edit
+          </button>
+          <button type="button" className="button" onClick={submit} disabled={createJob.isPending}>
+            {createJob.isPending ? 'Submitting…' : 'Submit job'}
+          </button>
+        </div>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <PageHeader title="New job" />
+      <p className="muted">
+        Describe the model and the data, add the files, then review. Your entries are kept if the page
+        reloads; pick the same files again and their uploads resume where they stopped.
+      </p>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          review();
+        }}
+        noValidate
+        aria-label="New job"
+      >
+        <SpecForm
+          fields={fields}
+          issues={validation.issues}
+          onChange={setFields}
+          showAllErrors={showAllErrors}
+        />
+        <section className="card" aria-labelledby="files-heading" style={{ marginTop: '1rem' }}>
+          <h2 id="files-heading">Files</h2>
+          <div className="grid">
+            <FileDropZone
+              label="Data files"
+              help="CSV, IDX or a zip of images, as set in Data › Format."
+              multiple
+              onFiles={(picked) => {
+                addFiles('data', picked);
+              }}
+            />
+            <FileDropZone
+              label="Pre-trained model (optional)"
+              help="A zip of a TensorFlow.js model.json and its weight files, to fine-tune."
+              accept=".zip,application/zip"
+              multiple={false}
+              onFiles={(picked) => {
+                addFiles('pretrained', picked);
+              }}
+            />
+          </div>
+          {files.map((f) => (
+            <UploadWidget
+              key={f.key}
+              file={f.file}
+              role={f.role}
+              onStatus={(status) => {
+                setStatus(f.key, status);
+              }}
+              onRemove={() => {
+                setFiles((current) => current.filter((x) => x.key !== f.key));
+              }}
+            />
+          ))}
+        </section>
+        {blocker !== undefined && (
+          <p className="notice notice-error" role="alert">
+            {blocker}
+          </p>
+        )}
+        <div className="page-actions">
+          <button type="submit" className="button">
+            Review
+          </button>
+        </div>
+      </form>
+    </>
+  );
+}
