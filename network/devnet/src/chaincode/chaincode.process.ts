@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ChaincodeError } from '../errors';
+
+/** Asks the OS for a free loopback port for the chaincode server. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** The `fabric-chaincode-node` CLI the chaincode package itself depends on, as a peer's CCaaS builder uses it. */
+export function resolveServerCli(chaincodeDir: string): string {
+  const local = join(chaincodeDir, 'node_modules', '.bin', 'fabric-chaincode-node');
+  if (existsSync(local)) return realpathSync(local);
+  try {
+    return require.resolve('fabric-shim/cli.js', { paths: [chaincodeDir] });
+  } catch (err) {
+    throw new ChaincodeError(
+      `fabric-shim is not installed for the chaincode in ${chaincodeDir}: run \`npm ci\` there first.`,
+      { cause: err },
+    );
+  }
+}
+
+export interface ChaincodeProcessOptions {
+  chaincodeDir: string;
+  chaincodeId: string;
+  port: number;
+  onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/**
+ * Starts the chaincode unmodified as chaincode-as-a-service: `fabric-chaincode-node server` listening on
+ * loopback, exactly as it runs beside a real peer. Its output goes to the devnet's stderr, prefixed.
+ */
+export function spawnChaincodeServer(opts: ChaincodeProcessOptions): ChildProcess {
+  const cli = resolveServerCli(opts.chaincodeDir);
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'server',
+      '--chaincode-address',
+      `127.0.0.1:${opts.port.toString()}`,
+      '--chaincode-id',
+      opts.chaincodeId,
+      '--module-path',
+      opts.chaincodeDir,
+    ],
+    {
+      cwd: opts.chaincodeDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Quiet by default; a CORE_CHAINCODE_LOGGING_LEVEL the user set still wins.
+      env: { CORE_CHAINCODE_LOGGING_LEVEL: 'warning', ...process.env },
+    },
+  );
+  const forward = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() !== '') process.stderr.write(`[chaincode] ${line}\n`);
+    }
+  };
+  child.stdout.on('data', forward);
+  child.stderr.on('data', forward);
+  child.once('exit', opts.onExit);
+  return child;
+}

@@ -1,0 +1,183 @@
+import * as grpc from '@grpc/grpc-js';
+import { gateway, msp as mspProto } from '@hyperledger/fabric-protos';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { loadNetworkConfig, peerIdentityPaths, recordPeerEndpoint } from './ca/dev-ca.service';
+import { DEFAULT_PEER_PORT } from './ca/network-config';
+import { ChaincodeRuntime } from './chaincode/chaincode.runtime';
+import { DevnetError, NetworkConfigError } from './errors';
+import { EndorserService } from './gateway/endorser.service';
+import { GatewayServer } from './gateway/gateway.server';
+import { QsccService } from './gateway/qscc.service';
+import { loadPrivateKey, signLowS } from './identity/ecdsa';
+import { MspRegistry } from './identity/msp.registry';
+import { CommitterService } from './ledger/committer.service';
+import { LedgerRepository } from './ledger/ledger.repository';
+
+export interface StartDevnetOptions {
+  home: string;
+  host?: string;
+  port?: number;
+  /** Chaincode package to run (its package.json main is loaded); defaults to <repo>/chaincode. */
+  chaincodeDir?: string;
+  /** Most transactions per block. */
+  blockSize?: number;
+  /** How long the first transaction of a block waits for others before the block is cut. */
+  blockTimeoutMs?: number;
+  /** Structured log sink; JSON lines on stderr by default. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface RunningDevnet {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+const CHAINCODE_VERSION = '1.0';
+
+function defaultLog(event: Record<string, unknown>): void {
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+}
+
+/** <repo>/chaincode, found from this file whether it runs from src (tests) or dist. */
+function defaultChaincodeDir(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'network', 'devnet', 'package.json'))) return join(dir, 'chaincode');
+  }
+  throw new NetworkConfigError('Cannot locate the repository root; pass chaincodeDir explicitly.');
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 0 || (result === 0 && name !== 'port')) {
+    throw new NetworkConfigError(`${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return result;
+}
+
+/**
+ * Starts the development peer: ledger, committer, the supervised chaincode server and the Gateway
+ * gRPC service. Resolves once clients can connect.
+ */
+export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevnet> {
+  const home = resolve(opts.home);
+  const host = opts.host ?? '127.0.0.1';
+  const port = positiveInt('port', opts.port, DEFAULT_PEER_PORT);
+  const blockSize = positiveInt('blockSize', opts.blockSize, 100);
+  const blockTimeoutMs = positiveInt('blockTimeoutMs', opts.blockTimeoutMs, 25);
+  const log = opts.log ?? defaultLog;
+  const config = await loadNetworkConfig(home);
+  const peerOrg = config.identities[0]?.org;
+  if (!peerOrg)
+    throw new NetworkConfigError(`${home}/network.json lists no identities; recreate the consortium.`);
+
+  const peerPaths = peerIdentityPaths(home, peerOrg);
+  const peerIdentity = new mspProto.SerializedIdentity();
+  peerIdentity.setMspid(`${peerOrg}MSP`);
+  peerIdentity.setIdBytes(await readFile(peerPaths.cert));
+  const peerKey = loadPrivateKey(await readFile(peerPaths.key, 'utf8'));
+  const peer = { serialized: peerIdentity.serializeBinary(), key: peerKey };
+
+  const msp = await MspRegistry.load(home);
+  const repo = new LedgerRepository(join(home, 'devnet', 'ledger'));
+  try {
+    await repo.open();
+  } catch (err) {
+    throw new DevnetError(
+      'LEDGER_LOCKED',
+      `Cannot open the ledger under ${home}/devnet: is another devnet using this home? Stop it first.`,
+      { cause: err },
+    );
+  }
+  const committer = new CommitterService(repo, {
+    channel: config.channel,
+    blockSize,
+    blockTimeoutMs,
+    signer: { creator: peer.serialized, sign: (message) => signLowS(peerKey, message) },
+    log,
+  });
+  const runtime = new ChaincodeRuntime({
+    chaincodeDir: resolve(opts.chaincodeDir ?? defaultChaincodeDir()),
+    name: config.chaincode,
+    version: CHAINCODE_VERSION,
+    log,
+  });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
+  const cleanup = async () => {
+    server.forceShutdown();
+    await committer.close();
+    await runtime.stop();
+    await repo.close();
+  };
+
+  try {
+    await committer.init();
+    await runtime.start();
+    const qscc = new QsccService(repo, config.channel);
+    const endorser = new EndorserService({
+      channel: config.channel,
+      chaincodeName: config.chaincode,
+      chaincodeVersion: CHAINCODE_VERSION,
+      msp,
+      repo,
+      runtime,
+      qscc,
+      peer,
+    });
+    const boundPort = await new Promise<number>((resolvePort, reject) => {
+      server.bindAsync(
+        `${host}:${port.toString()}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, bound) => {
+          if (err)
+            reject(
+              new DevnetError('BIND', `Cannot listen on ${host}:${port.toString()}: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else resolvePort(bound);
+        },
+      );
+    });
+    const endpoint = `${host}:${boundPort.toString()}`;
+    server.addService(
+      gateway.GatewayService,
+      new GatewayServer({
+        channel: config.channel,
+        node: { address: endpoint, mspId: `${peerOrg}MSP` },
+        msp,
+        endorser,
+        committer,
+        repo,
+      }).implementation(),
+    );
+    await recordPeerEndpoint(home, endpoint);
+    log({ event: 'devnet-started', endpoint, height: repo.chainInfo().height, blockSize, blockTimeoutMs });
+
+    let stopped: Promise<void> | null = null;
+    return {
+      endpoint,
+      stop: () => {
+        stopped ??= (async () => {
+          await new Promise<void>((done) => {
+            const force = setTimeout(() => {
+              server.forceShutdown();
+              done();
+            }, 2000);
+            server.tryShutdown(() => {
+              clearTimeout(force);
+              done();
+            });
+          });
+          await cleanup();
+          log({ event: 'devnet-stopped' });
+        })();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

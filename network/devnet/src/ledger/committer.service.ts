@@ -1,0 +1,273 @@
+import { gateway, ledger, peer } from '@hyperledger/fabric-protos';
+import type { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
+import { EventEmitter } from 'node:events';
+import { compareKeys } from '../chaincode/tx-simulator';
+import { blockHeaderHash, buildBlock, genesisEnvelope, type BlockSigner } from './block.builder';
+import type { Version } from './keys';
+import type { BlockCommit, LedgerRepository, TxEntry } from './ledger.repository';
+
+const Code = peer.TxValidationCode;
+
+export interface OrderedTx {
+  txId: string;
+  envelope: Uint8Array;
+  timestamp: Timestamp | undefined;
+  rwset: ledger.rwset.TxReadWriteSet | null;
+  event: peer.ChaincodeEvent | undefined;
+  /** VALID, or the code already known before ordering (e.g. a failed endorsement check). */
+  preValidationCode: number;
+}
+
+export interface CommitterOptions {
+  channel: string;
+  blockSize: number;
+  blockTimeoutMs: number;
+  signer: BlockSigner;
+  log: (event: Record<string, unknown>) => void;
+}
+
+type Overlay = Map<string, { version: Version; value: Uint8Array | null }>;
+
+function overlayKey(ns: string, key: string): string {
+  return `${ns}\u0000${key}`;
+}
+
+function sameVersion(a: Version | null, b: ledger.rwset.kvrwset.Version | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return a.blockNum === b.getBlockNum() && a.txNum === b.getTxNum();
+}
+
+/**
+ * Orders submitted transactions into blocks (cut by size or timeout), validates each read set against
+ * the state as of its position in the chain (MVCC and phantom reads, as Fabric's committer does), and
+ * commits block, state, history and index in one atomic write.
+ */
+export class CommitterService {
+  private pending: OrderedTx[] = [];
+  private readonly pendingIds = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private committing: Promise<void> = Promise.resolve();
+  private readonly events = new EventEmitter();
+  private closed = false;
+
+  constructor(
+    private readonly repo: LedgerRepository,
+    private readonly opts: CommitterOptions,
+  ) {
+    this.events.setMaxListeners(0);
+  }
+
+  async init(): Promise<void> {
+    if (this.repo.chainInfo().height > 0) return;
+    const envelope = genesisEnvelope(this.opts.channel, this.opts.signer.creator);
+    const block = buildBlock(0, new Uint8Array(0), [envelope], [Code.VALID], this.opts.signer);
+    await this.repo.commit({
+      block,
+      blockHash: blockHeaderHash(block.getHeader() as NonNullable<ReturnType<typeof block.getHeader>>),
+      txs: [],
+      writes: [],
+      history: [],
+      events: new gateway.ChaincodeEventsResponse(),
+    });
+  }
+
+  height(): number {
+    return this.repo.chainInfo().height;
+  }
+
+  isPending(txId: string): boolean {
+    return this.pendingIds.has(txId);
+  }
+
+  /** Accepts a transaction for ordering; it commits in the next block that is cut. */
+  enqueue(tx: OrderedTx): void {
+    if (this.closed) throw new Error('the devnet is stopping');
+    this.pending.push(tx);
+    this.pendingIds.add(tx.txId);
+    if (this.pending.length >= this.opts.blockSize) {
+      this.cut();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.cut();
+      }, this.opts.blockTimeoutMs);
+    }
+  }
+
+  private cut(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // Blocks commit strictly one after another; transactions arriving meanwhile wait for the next block.
+    this.committing = this.committing.then(async () => {
+      const batch = this.pending.splice(0, this.opts.blockSize);
+      if (batch.length > 0) await this.commitBlock(batch);
+      if (this.pending.length > 0 && !this.timer) {
+        this.timer = setTimeout(() => {
+          this.cut();
+        }, this.opts.blockTimeoutMs);
+      }
+    });
+    this.committing = this.committing.catch((err: unknown) => {
+      this.opts.log({ event: 'commit-failed', error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
+  /** Resolves with a transaction's commit status once it is in a block. */
+  waitForCommit(txId: string, signal: AbortSignal): Promise<TxEntry> {
+    return new Promise((resolve, reject) => {
+      const onCommit = (entry: TxEntry) => {
+        cleanup();
+        resolve(entry);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new Error('request cancelled'));
+      };
+      const cleanup = () => {
+        this.events.off(`tx:${txId}`, onCommit);
+        signal.removeEventListener('abort', onAbort);
+      };
+      this.events.on(`tx:${txId}`, onCommit);
+      signal.addEventListener('abort', onAbort);
+      // Registered first, then looked up, so a commit in between is never missed.
+      this.repo.getTx(txId).then(
+        (entry) => {
+          if (entry) onCommit(entry);
+        },
+        (err: unknown) => {
+          cleanup();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+    });
+  }
+
+  onBlock(listener: (height: number) => void): () => void {
+    this.events.on('block', listener);
+    return () => this.events.off('block', listener);
+  }
+
+  private async currentVersion(overlay: Overlay, ns: string, key: string): Promise<Version | null> {
+    const updated = overlay.get(overlayKey(ns, key));
+    if (updated) return updated.value === null ? null : updated.version;
+    return (await this.repo.getState(ns, key))?.version ?? null;
+  }
+
+  /** Re-runs a range query against committed state plus this block's earlier writes. */
+  private async rerunRange(
+    overlay: Overlay,
+    ns: string,
+    info: ledger.rwset.kvrwset.RangeQueryInfo,
+  ): Promise<{ key: string; version: Version }[]> {
+    const start = info.getStartKey();
+    const end = info.getEndKey();
+    const merged = new Map<string, Version>();
+    for (const entry of await this.repo.getStateRange(ns, start, end)) merged.set(entry.key, entry.version);
+    for (const [okey, update] of overlay) {
+      const sep = okey.indexOf('\u0000');
+      if (okey.slice(0, sep) !== ns) continue;
+      const key = okey.slice(sep + 1);
+      if (compareKeys(key, start) < 0 || (end !== '' && compareKeys(key, end) >= 0)) continue;
+      if (update.value === null) merged.delete(key);
+      else merged.set(key, update.version);
+    }
+    return [...merged.entries()]
+      .sort(([a], [b]) => compareKeys(a, b))
+      .map(([key, version]) => ({ key, version }));
+  }
+
+  private async validate(tx: OrderedTx, overlay: Overlay): Promise<number> {
+    if (tx.preValidationCode !== Code.VALID || !tx.rwset) return tx.preValidationCode;
+    for (const nsSet of tx.rwset.getNsRwsetList()) {
+      const ns = nsSet.getNamespace();
+      const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(nsSet.getRwset_asU8());
+      for (const read of kv.getReadsList()) {
+        if (!sameVersion(await this.currentVersion(overlay, ns, read.getKey()), read.getVersion())) {
+          return Code.MVCC_READ_CONFLICT;
+        }
+      }
+      for (const range of kv.getRangeQueriesInfoList()) {
+        const recorded = range.getRawReads()?.getKvReadsList() ?? [];
+        let now = await this.rerunRange(overlay, ns, range);
+        // A range the chaincode stopped reading early is checked only up to where it stopped.
+        if (!range.getItrExhausted()) now = now.slice(0, recorded.length);
+        const changed =
+          now.length !== recorded.length ||
+          now.some(
+            (entry, i) =>
+              entry.key !== recorded[i]?.getKey() || !sameVersion(entry.version, recorded[i].getVersion()),
+          );
+        if (changed) return Code.PHANTOM_READ_CONFLICT;
+      }
+    }
+    return Code.VALID;
+  }
+
+  private async commitBlock(batch: OrderedTx[]): Promise<void> {
+    const info = this.repo.chainInfo();
+    const blockNum = info.height;
+    const overlay: Overlay = new Map();
+    const codes: number[] = [];
+    const commit: Omit<BlockCommit, 'block' | 'blockHash'> = {
+      txs: [],
+      writes: [],
+      history: [],
+      events: new gateway.ChaincodeEventsResponse(),
+    };
+    commit.events.setBlockNumber(blockNum);
+    const seen = new Set<string>();
+
+    for (const [txNum, tx] of batch.entries()) {
+      let code: number;
+      if (seen.has(tx.txId) || (await this.repo.getTx(tx.txId))) code = Code.DUPLICATE_TXID;
+      else code = await this.validate(tx, overlay);
+      codes.push(code);
+      if (code === Code.DUPLICATE_TXID) continue;
+      seen.add(tx.txId);
+      commit.txs.push({ txId: tx.txId, txNum, code });
+      if (code !== Code.VALID || !tx.rwset) continue;
+
+      const version: Version = { blockNum, txNum };
+      for (const nsSet of tx.rwset.getNsRwsetList()) {
+        const ns = nsSet.getNamespace();
+        const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(nsSet.getRwset_asU8());
+        for (const write of kv.getWritesList()) {
+          const value = write.getIsDelete() ? null : write.getValue_asU8();
+          overlay.set(overlayKey(ns, write.getKey()), { version, value });
+          commit.writes.push({ ns, key: write.getKey(), value, version });
+          const modification = new ledger.queryresult.KeyModification();
+          modification.setTxId(tx.txId);
+          modification.setIsDelete(value === null);
+          if (value) modification.setValue(value);
+          if (tx.timestamp) modification.setTimestamp(tx.timestamp);
+          commit.history.push({ ns, key: write.getKey(), version, modification });
+        }
+      }
+      if (tx.event && tx.event.getEventName() !== '') commit.events.addEvents(tx.event);
+    }
+
+    const block = buildBlock(
+      blockNum,
+      info.currentHash,
+      batch.map((tx) => tx.envelope),
+      codes,
+      this.opts.signer,
+    );
+    const header = block.getHeader();
+    if (!header) throw new Error('built a block without header');
+    await this.repo.commit({ ...commit, block, blockHash: blockHeaderHash(header) });
+
+    for (const tx of batch) this.pendingIds.delete(tx.txId);
+    for (const tx of commit.txs)
+      this.events.emit(`tx:${tx.txId}`, { blockNum, txNum: tx.txNum, code: tx.code });
+    this.events.emit('block', blockNum + 1);
+  }
+
+  /** Commits what is already queued, then refuses new transactions. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pending.length > 0) this.cut();
+    await this.committing;
+  }
+}

@@ -1,0 +1,215 @@
+import {
+  CommitError,
+  EndorseError,
+  GatewayError,
+  StatusCode,
+  signers,
+  type Contract,
+  type Network,
+} from '@hyperledger/fabric-gateway';
+import { common } from '@hyperledger/fabric-protos';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createConsortium, startDevnet, type NetworkConfig, type RunningDevnet } from '../src';
+import { blockHeaderHash } from '../src/ledger/block.builder';
+import { FIXTURE_CHAINCODE, connectAs, removeHome, tempHome, utf8, type Connection } from './support/clients';
+
+jest.setTimeout(30_000);
+
+describe('devnet gateway with the real fabric-gateway client', () => {
+  let home: string;
+  let config: NetworkConfig;
+  let devnet: RunningDevnet;
+  let conn: Connection;
+  let network: Network;
+  let contract: Contract;
+
+  beforeAll(async () => {
+    home = await tempHome();
+    config = await createConsortium({ home });
+    devnet = await startDevnet({
+      home,
+      port: 0,
+      chaincodeDir: FIXTURE_CHAINCODE,
+      blockTimeoutMs: 20,
+      log: () => undefined,
+    });
+    conn = await connectAs(config, devnet.endpoint, 'Org1', 'user1');
+    network = conn.gateway.getNetwork(config.channel);
+    contract = network.getContract(config.chaincode);
+  });
+
+  afterAll(async () => {
+    conn.close();
+    await devnet.stop();
+    await removeHome(home);
+  });
+
+  it('submits a transaction and evaluates the committed value', async () => {
+    await contract.submitTransaction('Put', 'color', 'blue');
+    expect(utf8(await contract.evaluateTransaction('Get', 'color'))).toBe('blue');
+
+    await contract.submitTransaction('Put', 'color', 'green');
+    await contract.submitTransaction('Delete', 'color');
+    await expect(contract.evaluateTransaction('Get', 'color')).rejects.toThrow(GatewayError);
+    const history = JSON.parse(utf8(await contract.evaluateTransaction('History', 'color'))) as {
+      isDelete: boolean;
+      value: string;
+    }[];
+    expect(history.map((entry) => (entry.isDelete ? '<deleted>' : entry.value))).toEqual([
+      '<deleted>',
+      'green',
+      'blue',
+    ]);
+  });
+
+  it('serves composite-key range queries', async () => {
+    await contract.submitTransaction('PutComposite', 'Job', 'b', '2');
+    await contract.submitTransaction('PutComposite', 'Job', 'a', '1');
+    await contract.submitTransaction('PutComposite', 'Jobs', 'x', 'other prefix');
+    const listed = JSON.parse(utf8(await contract.evaluateTransaction('ListComposite', 'Job'))) as unknown;
+    expect(listed).toEqual([
+      { id: 'a', value: '1' },
+      { id: 'b', value: '2' },
+    ]);
+  });
+
+  it("passes the caller's certificate to the chaincode with its Fabric CA role attribute", async () => {
+    const validator = await connectAs(config, devnet.endpoint, 'Org2', 'validator1');
+    try {
+      const who = validator.gateway.getNetwork(config.channel).getContract(config.chaincode);
+      const identity = JSON.parse(utf8(await who.evaluateTransaction('Whoami'))) as Record<string, string>;
+      expect(identity).toMatchObject({ mspId: 'Org2MSP', role: 'validator', enrollmentId: 'validator1' });
+    } finally {
+      validator.close();
+    }
+  });
+
+  it('marks the loser of two conflicting transactions MVCC_READ_CONFLICT and commits the winner', async () => {
+    await contract.submitTransaction('Put', 'counter', '0');
+    // Both are endorsed against the same committed version before either is ordered.
+    const first = await contract.newProposal('Increment', { arguments: ['counter'] }).endorse();
+    const second = await contract.newProposal('Increment', { arguments: ['counter'] }).endorse();
+    const [commitA, commitB] = await Promise.all([first.submit(), second.submit()]);
+    const statuses = await Promise.all([commitA.getStatus(), commitB.getStatus()]);
+
+    expect(statuses.map((status) => status.code).sort()).toEqual([
+      StatusCode.VALID,
+      StatusCode.MVCC_READ_CONFLICT,
+    ]);
+    expect(statuses.filter((status) => status.successful)).toHaveLength(1);
+    expect(utf8(await contract.evaluateTransaction('Get', 'counter'))).toBe('1');
+  });
+
+  it('surfaces the conflict of two concurrent submitTransaction calls as CommitError', async () => {
+    await contract.submitTransaction('Put', 'seat', '0');
+    // Both endorse before the block timeout cuts the first one's block, so both read version (n, 0).
+    const results = await Promise.allSettled([
+      contract.submitTransaction('Increment', 'seat'),
+      contract.submitTransaction('Increment', 'seat'),
+    ]);
+    const rejected = results.filter((result) => result.status === 'rejected');
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(rejected).toHaveLength(1);
+    const error: unknown = rejected[0]?.reason;
+    expect(error).toBeInstanceOf(CommitError);
+    expect((error as CommitError).code).toBe(StatusCode.MVCC_READ_CONFLICT);
+    expect(utf8(await contract.evaluateTransaction('Get', 'seat'))).toBe('1');
+  });
+
+  it('marks a range read invalidated by a new key PHANTOM_READ_CONFLICT', async () => {
+    await contract.submitTransaction('Put', 'r1', 'x');
+    const counting = await contract.newProposal('CountRange', { arguments: ['r', 's', 'marker'] }).endorse();
+    await contract.submitTransaction('Put', 'r2', 'y');
+    const status = await (await counting.submit()).getStatus();
+    expect(status.code).toBe(StatusCode.PHANTOM_READ_CONFLICT);
+  });
+
+  it('returns the chaincode error to the client as EndorseError and writes nothing', async () => {
+    const before = await chainHeight();
+    const error = await contract.submitTransaction('Fail', 'no such job').catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(EndorseError);
+    expect((error as EndorseError).details[0]?.message).toContain('no such job');
+    expect(await chainHeight()).toBe(before);
+  });
+
+  it('rejects a proposal signed with a key that does not match the certificate', async () => {
+    const before = await chainHeight();
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forger = await connectAs(config, devnet.endpoint, 'Org1', 'user1', {
+      signer: signers.newPrivateKeySigner(privateKey),
+    });
+    try {
+      const forged = forger.gateway.getNetwork(config.channel).getContract(config.chaincode);
+      await expect(forged.submitTransaction('Put', 'forged', 'yes')).rejects.toThrow(EndorseError);
+      await expect(forged.evaluateTransaction('Get', 'forged')).rejects.toThrow(GatewayError);
+    } finally {
+      forger.close();
+    }
+    expect(await chainHeight()).toBe(before);
+    await expect(contract.evaluateTransaction('Get', 'forged')).rejects.toThrow(/does not exist/);
+  });
+
+  it('rejects an identity issued by a CA outside the consortium', async () => {
+    const strangerHome = await tempHome();
+    try {
+      const stranger = await createConsortium({ home: strangerHome, orgs: ['Org1'] });
+      const strangerUser = stranger.identities.find((entry) => entry.user === 'user1');
+      if (!strangerUser) throw new Error('fixture consortium lacks user1');
+      const outsider = await connectAs(config, devnet.endpoint, 'Org1', 'user1', {
+        certPem: await readFile(strangerUser.cert, 'utf8'),
+        signer: signers.newPrivateKeySigner(createPrivateKey(await readFile(strangerUser.key, 'utf8'))),
+      });
+      try {
+        const foreign = outsider.gateway.getNetwork(config.channel).getContract(config.chaincode);
+        const error = await foreign.submitTransaction('Put', 'intruder', 'yes').catch((err: unknown) => err);
+        expect(error).toBeInstanceOf(EndorseError);
+        expect((error as EndorseError).details[0]?.message).toMatch(/not valid|not issued/);
+      } finally {
+        outsider.close();
+      }
+    } finally {
+      await removeHome(strangerHome);
+    }
+  });
+
+  it('answers qscc GetChainInfo and GetBlockByNumber with Fabric protobufs and a hash-chained ledger', async () => {
+    const qscc = network.getContract('qscc');
+    const info = common.BlockchainInfo.deserializeBinary(
+      await qscc.evaluateTransaction('GetChainInfo', config.channel),
+    );
+    const height = info.getHeight();
+    expect(height).toBeGreaterThan(2);
+
+    const last = common.Block.deserializeBinary(
+      await qscc.evaluateTransaction('GetBlockByNumber', config.channel, String(height - 1)),
+    );
+    const previous = common.Block.deserializeBinary(
+      await qscc.evaluateTransaction('GetBlockByNumber', config.channel, String(height - 2)),
+    );
+    const lastHeader = last.getHeader();
+    const previousHeader = previous.getHeader();
+    if (!lastHeader || !previousHeader) throw new Error('blocks without headers');
+    expect(lastHeader.getNumber()).toBe(height - 1);
+    expect(Buffer.from(blockHeaderHash(lastHeader))).toEqual(Buffer.from(info.getCurrentblockhash_asU8()));
+    expect(Buffer.from(lastHeader.getPreviousHash_asU8())).toEqual(
+      Buffer.from(blockHeaderHash(previousHeader)),
+    );
+    expect(Buffer.from(info.getPreviousblockhash_asU8())).toEqual(
+      Buffer.from(blockHeaderHash(previousHeader)),
+    );
+
+    const genesis = common.Block.deserializeBinary(
+      await qscc.evaluateTransaction('GetBlockByNumber', config.channel, '0'),
+    );
+    expect(genesis.getHeader()?.getNumber()).toBe(0);
+    await expect(
+      qscc.evaluateTransaction('GetBlockByNumber', config.channel, String(height + 5)),
+    ).rejects.toThrow(GatewayError);
+  });
+
+  async function chainHeight(): Promise<number> {
+    const bytes = await network.getContract('qscc').evaluateTransaction('GetChainInfo', config.channel);
+    return common.BlockchainInfo.deserializeBinary(bytes).getHeight();
+  }
+});
