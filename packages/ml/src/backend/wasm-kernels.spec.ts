@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs';
+
+import { seededRandom } from '@decenter/core';
+
+import { initBackend } from './backend.init';
+
+/** Deterministic test values in [-1, 1). */
+function values(count: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: count }, () => random() * 2 - 1);
+}
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number;
+  pad: 'valid' | 'same';
+}
+
+const CASES: Case[] = [
+  { name: 'valid 3x3, 1 channel', x: [2, 8, 8, 1], filter: [3, 3, 1, 4], strides: 1, pad: 'valid' },
+  { name: 'same 3x3, stride 2', x: [3, 9, 7, 3], filter: [3, 3, 3, 5], strides: 2, pad: 'same' },
+  { name: 'valid 5x2, 8 channels', x: [2, 10, 6, 8], filter: [5, 2, 8, 6], strides: 1, pad: 'valid' },
+];
+
+/** Gradients of a conv -> relu -> maxpool -> dense chain with respect to the input, filter and dense weights. */
+function gradients(c: Case): Float32Array[] {
+  const x = tf.tensor4d(
+    values(
+      c.x.reduce((a, b) => a * b, 1),
+      1,
+    ),
+    c.x,
+  );
+  const filter = tf.tensor4d(
+    values(
+      c.filter.reduce((a, b) => a * b, 1),
+      2,
+    ),
+    c.filter,
+  );
+  const run = (xIn: tf.Tensor4D, w: tf.Tensor4D, dense: tf.Tensor2D): tf.Scalar => {
+    const conv = tf.relu(tf.conv2d(xIn, w, c.strides, c.pad));
+    const pooled = tf.maxPool(conv, 2, 2, 'same');
+    const flat = tf.reshape(pooled, [c.x[0], -1]);
+    return tf.sum(tf.square(tf.matMul(flat, dense)));
+  };
+  const flatSize = tf.tidy(() => {
+    const probe = tf.maxPool(tf.conv2d(x, filter, c.strides, c.pad), 2, 2, 'same');
+    return probe.size / c.x[0];
+  });
+  const dense = tf.tensor2d(values(flatSize * 3, 3), [flatSize, 3]);
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+    run(a as tf.Tensor4D, b as tf.Tensor4D, d as tf.Tensor2D),
+  )([x, filter, dense]);
+  const out = grads.map((g) => g.dataSync() as Float32Array);
+  tf.dispose([x, filter, dense, ...grads]);
+  return out;
+}
+
+function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
+  const scale = Math.max(1e-3, ...Array.from(expected, Math.abs));
+  let worst = 0;
+  expected.forEach((e, i) => {
+    worst = Math.max(worst, Math.abs((actual[i] ?? NaN) - e) / scale);
+  });
+  return worst;
+}
+
+describe('wasm training kernels', () => {
+  afterAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it.each(CASES)('conv/pool/matmul gradients match the cpu backend: $name', async (c) => {
+    await initBackend('cpu');
+    const expected = gradients(c);
+    const backend = await initBackend('wasm');
+    expect(backend.name).toBe('wasm');
+    const actual = gradients(c);
+    expect(actual).toHaveLength(3);
+    actual.forEach((grad, i) => {
+      const reference = expected[i] ?? new Float32Array();
+      expect(grad).toHaveLength(reference.length);
+      expect(maxRelativeError(grad, reference)).toBeLessThan(1e-4);
+    });
+  });
+
+  it('transposed matrix products match the cpu backend', async () => {
+    const a = values(6 * 4, 5);
+    const b = values(4 * 5, 6);
+    const compute = (): Float32Array[] =>
+      tf.tidy(() => {
+        const ta = tf.tensor2d(a, [6, 4]);
+        const tb = tf.tensor2d(b, [4, 5]);
+        return [
+          tf.matMul(ta.transpose(), ta.transpose(), false, true),
+          tf.matMul(ta, tb.transpose(), false, true),
+          tf.matMul(ta.transpose(), ta, true, true),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+    await initBackend('cpu');
+    const expected = compute();
+    await initBackend('wasm');
+    compute().forEach((result, i) => {
+      expect(maxRelativeError(result, expected[i] ?? new Float32Array())).toBeLessThan(1e-5);
+    });
+  });
+});
