@@ -38,7 +38,7 @@ export function ModelSection({
               update('modelKind', 'template', ['template']);
             }}
           />{' '}
-          Template
+          Use a template
         </label>
         <label>
           <input

@@ -246,7 +246,15 @@ export function validateSpecFields(fields: SpecFields): SpecValidation {
     const unwrapped = new z.ZodError(unwrapUnions(result.error.issues));
     issues.push(...zodIssues(unwrapped).map(friendly));
   }
-  return { issues };
+  // One message per field: an empty name also fails the pattern, but "must not be empty" is what helps.
+  const seen = new Set<string>();
+  return {
+    issues: issues.filter((issue) => {
+      if (seen.has(issue.path)) return false;
+      seen.add(issue.path);
+      return true;
+    }),
+  };
 }
 
 /** Issues for one field: its own path and anything below it. */
