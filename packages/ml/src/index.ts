@@ -2,6 +2,7 @@ export * from './ml.errors';
 export * from './backend/backend.init';
 export * from './backend/wasm-conv.kernels';
 export * from './backend/wasm-pool-matmul.kernels';
+export * from './backend/wasm-depthwise.kernels';
 export * from './metrics/metrics';
 export * from './artifacts/artifact.store';
 export * from './model/model.factory';

@@ -5,6 +5,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendError } from '../ml.errors';
 import { registerWasmConvKernels } from './wasm-conv.kernels';
+import { registerWasmDepthwiseKernels } from './wasm-depthwise.kernels';
 import { registerWasmPoolMatMulKernels } from './wasm-pool-matmul.kernels';
 
 /** Backend names as recorded with each candidate (the native ones are named after their npm package). */
@@ -53,6 +54,7 @@ async function tryBackend(name: BackendName): Promise<BackendInfo | undefined> {
       setWasmPaths(`${dist}${path.sep}`);
       registerWasmConvKernels();
       registerWasmPoolMatMulKernels();
+      registerWasmDepthwiseKernels();
       if (!(await setBackendSafely('wasm'))) return undefined;
       return { name, wasmSimd: simd === true, wasmThreads: threads === true };
     }

@@ -87,6 +87,59 @@ describe('wasm training kernels', () => {
     });
   });
 
+  it.each([
+    { name: 'multiplier 2, stride 2, same', x: [2, 7, 6, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same' },
+    { name: 'multiplier 1, valid', x: [1, 6, 6, 4], filter: [2, 3, 4, 1], strides: 1, pad: 'valid' },
+  ] as const)('depthwise convolution gradients match the cpu backend: $name', async (c) => {
+    const compute = (): Float32Array[] => {
+      const x = tf.tensor4d(
+        values(
+          c.x.reduce((a, b) => a * b, 1),
+          7,
+        ),
+        [...c.x],
+      );
+      const w = tf.tensor4d(
+        values(
+          c.filter.reduce((a, b) => a * b, 1),
+          8,
+        ),
+        [...c.filter],
+      );
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad))),
+      )([x, w]);
+      const out = grads.map((g) => g.dataSync() as Float32Array);
+      tf.dispose([x, w, ...grads]);
+      return out;
+    };
+    await initBackend('cpu');
+    const expected = compute();
+    await initBackend('wasm');
+    compute().forEach((grad, i) => {
+      expect(maxRelativeError(grad, expected[i] ?? new Float32Array())).toBeLessThan(1e-4);
+    });
+  });
+
+  it('embedding (gather) gradients match the cpu backend', async () => {
+    const compute = (): Float32Array =>
+      tf.tidy(() => {
+        const table = tf.tensor2d(values(10 * 3, 9), [10, 3]);
+        const ids = tf.tensor1d([1, 4, 4, 9, 0, 1], 'int32');
+        const grad = tf.grad((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.gather(t, ids), tf.range(1, 19).reshape([6, 3]))),
+        )(table);
+        return grad.dataSync() as Float32Array;
+      });
+    await initBackend('cpu');
+    const expected = compute();
+    await initBackend('wasm');
+    const actual = compute();
+    expect(Array.from(actual)).toEqual(Array.from(expected));
+    // Row 4 was gathered twice: its gradient is the sum of both output rows' multipliers.
+    expect(Array.from(actual.subarray(12, 15))).toEqual([4 + 7, 5 + 8, 6 + 9]);
+  });
+
   it('transposed matrix products match the cpu backend', async () => {
     const a = values(6 * 4, 5);
     const b = values(4 * 5, 6);
