@@ -87,10 +87,10 @@ describe('wasm training kernels', () => {
     });
   });
 
-  it.each([
+  it.each<Case>([
     { name: 'multiplier 2, stride 2, same', x: [2, 7, 6, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same' },
     { name: 'multiplier 1, valid', x: [1, 6, 6, 4], filter: [2, 3, 4, 1], strides: 1, pad: 'valid' },
-  ] as const)('depthwise convolution gradients match the cpu backend: $name', async (c) => {
+  ])('depthwise convolution gradients match the cpu backend: $name', async (c) => {
     const compute = (): Float32Array[] => {
       const x = tf.tensor4d(
         values(
