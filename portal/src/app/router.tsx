@@ -3,38 +3,70 @@ import { createBrowserRouter, Navigate, type RouteObject } from 'react-router';
 import { AppLayout } from '../components/layout/app-layout';
 import { Loading } from '../components/ui/loading';
 import { SignInPage } from '../features/auth/components/sign-in-page';
-import { CertificatesPage } from '../features/certificates/components/certificates-page';
-import { VerifyCertificatePage } from '../features/certificates/components/verify-certificate-page';
-import { JobPage } from '../features/jobs/components/job-page';
-import { JobsListPage } from '../features/jobs/components/jobs-list-page';
-import { LedgerPage } from '../features/ledger/components/ledger-page';
-import { NewJobPage } from '../features/new-job/components/new-job-page';
-import { NodesPage } from '../features/nodes/components/nodes-page';
 import { RequireAuth } from '../lib/auth';
 import { NotFoundPage } from './not-found-page';
 
+const verifyPage = async () => ({
+  Component: (await import('../features/certificates/components/verify-certificate-page'))
+    .VerifyCertificatePage,
+});
+
+// Pages load on first visit so the sign-in page does not wait for the job form, charts and tus.
 export const routes: RouteObject[] = [
-  { path: '/sign-in', element: <SignInPage /> },
   {
-    element: (
-      <RequireAuth fallback={<Loading label="Checking your session…" />}>
-        <AppLayout />
-      </RequireAuth>
-    ),
+    hydrateFallbackElement: <Loading label="Loading DeCenter…" />,
     children: [
-      { index: true, element: <Navigate to="/jobs" replace /> },
-      { path: 'jobs', element: <JobsListPage /> },
-      { path: 'jobs/new', element: <NewJobPage /> },
-      { path: 'jobs/:jobId', element: <JobPage /> },
-      { path: 'certificates', element: <CertificatesPage /> },
-      { path: 'nodes', element: <NodesPage /> },
-      { path: 'ledger', element: <LedgerPage /> },
-      { path: '*', element: <NotFoundPage /> },
+      { path: '/sign-in', element: <SignInPage /> },
+      {
+        element: (
+          <RequireAuth fallback={<Loading label="Checking your session…" />}>
+            <AppLayout />
+          </RequireAuth>
+        ),
+        children: [
+          { index: true, element: <Navigate to="/jobs" replace /> },
+          {
+            path: 'jobs',
+            lazy: async () => ({
+              Component: (await import('../features/jobs/components/jobs-list-page')).JobsListPage,
+            }),
+          },
+          {
+            path: 'jobs/new',
+            lazy: async () => ({
+              Component: (await import('../features/new-job/components/new-job-page')).NewJobPage,
+            }),
+          },
+          {
+            path: 'jobs/:jobId',
+            lazy: async () => ({ Component: (await import('../features/jobs/components/job-page')).JobPage }),
+          },
+          {
+            path: 'certificates',
+            lazy: async () => ({
+              Component: (await import('../features/certificates/components/certificates-page'))
+                .CertificatesPage,
+            }),
+          },
+          {
+            path: 'nodes',
+            lazy: async () => ({
+              Component: (await import('../features/nodes/components/nodes-page')).NodesPage,
+            }),
+          },
+          {
+            path: 'ledger',
+            lazy: async () => ({
+              Component: (await import('../features/ledger/components/ledger-page')).LedgerPage,
+            }),
+          },
+          { path: '*', element: <NotFoundPage /> },
+        ],
+      },
+      // Verification is public: anyone given a token id can check it against the ledger without an account.
+      { path: '/verify/:tokenId?', lazy: verifyPage },
     ],
   },
-  // Verification is public: anyone given a token id can check it against the ledger without an account.
-  { path: '/verify', element: <VerifyCertificatePage /> },
-  { path: '/verify/:tokenId', element: <VerifyCertificatePage /> },
 ];
 
 export function createRouter() {

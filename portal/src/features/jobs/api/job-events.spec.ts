@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+
+import { addProgress, parseJobEvent, type TrainingCurves } from './job-events';
+
+describe('job events', () => {
+  it('parses progress from a typed payload and from a named SSE event', () => {
+    const payload = { trialId: 't1', epoch: 2, metrics: { loss: 0.5 } };
+    expect(parseJobEvent(JSON.stringify({ type: 'progress', ...payload }), 'message')).toEqual({
+      type: 'progress',
+      ...payload,
+    });
+    expect(parseJobEvent(JSON.stringify(payload), 'progress')).toEqual({ type: 'progress', ...payload });
+  });
+
+  it('ignores what is not a known event', () => {
+    expect(parseJobEvent('not json', 'message')).toBeUndefined();
+    expect(parseJobEvent(JSON.stringify({ type: 'progress', trialId: 't1' }), 'message')).toBeUndefined();
+    expect(parseJobEvent(JSON.stringify({ hello: 1 }), 'message')).toBeUndefined();
+  });
+
+  it('keeps epochs in order per trial and replaces a re-sent epoch', () => {
+    let curves: TrainingCurves = {};
+    curves = addProgress(curves, { type: 'progress', trialId: 'a', epoch: 2, metrics: { loss: 0.4 } });
+    curves = addProgress(curves, { type: 'progress', trialId: 'a', epoch: 1, metrics: { loss: 0.9 } });
+    curves = addProgress(curves, { type: 'progress', trialId: 'b', epoch: 1, metrics: { loss: 1 } });
+    curves = addProgress(curves, { type: 'progress', trialId: 'a', epoch: 2, metrics: { loss: 0.3 } });
+    expect(curves).toEqual({
+      a: [
+        { epoch: 1, metrics: { loss: 0.9 } },
+        { epoch: 2, metrics: { loss: 0.3 } },
+      ],
+      b: [{ epoch: 1, metrics: { loss: 1 } }],
+    });
+  });
+});
