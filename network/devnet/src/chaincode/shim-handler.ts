@@ -25,7 +25,7 @@ export class ShimRequestHandler {
       case Type.GET_STATE: {
         const req = peer.GetState.deserializeBinary(payload);
         this.noPrivateData(req.getCollection());
-        return (await this.simulator.getState(this.namespace, req.getKey())) ?? new Uint8Array(0);
+        return this.simulator.getState(this.namespace, req.getKey()) ?? new Uint8Array(0);
       }
       case Type.PUT_STATE: {
         const req = peer.PutState.deserializeBinary(payload);

@@ -47,8 +47,8 @@ export class TxSimulator {
     return set;
   }
 
-  async getState(ns: string, key: string): Promise<Buffer | null> {
-    const entry = await this.ledgerRepo.getState(ns, key);
+  getState(ns: string, key: string): Buffer | null {
+    const entry = this.ledgerRepo.getState(ns, key);
     const set = this.ns(ns);
     if (!set.reads.has(key)) set.reads.set(key, entry?.version ?? null);
     return entry?.value ?? null;

@@ -64,7 +64,7 @@ export class GatewayServer {
     const { endorser, node } = this.deps;
     const run = async () => {
       const parsed = await endorser.parse(call.request.getProposedTransaction());
-      await endorser.checkNotDuplicate(parsed.txId);
+      endorser.checkNotDuplicate(parsed.txId);
       const simulation = await endorser.simulate(parsed);
       const status = simulation.response.getStatus();
       if (status < 200 || status >= ERROR_THRESHOLD) throw chaincodeFailure(simulation.response);
@@ -153,6 +153,8 @@ export class GatewayServer {
       for (const endorsement of endorsements) {
         try {
           const endorser = endorsement.getEndorser_asU8();
+          const signature = endorsement.getSignature_asU8();
+          if (this.deps.endorser.consumeOwnEndorsement(endorser, prpBytes, signature)) continue;
           await this.deps.msp.authenticate(
             endorser,
             Buffer.concat([prpBytes, endorser]),

@@ -55,7 +55,7 @@ export class QsccService {
       case 'GetTransactionByID':
       case 'GetBlockByTxID': {
         const txId = arg?.toString('utf8') ?? '';
-        const entry = txId === '' ? null : await this.repo.getTx(txId);
+        const entry = txId === '' ? null : this.repo.getTx(txId);
         const blockBytes = entry ? await this.repo.getBlockBytes(entry.blockNum) : null;
         if (!entry || !blockBytes)
           return fail(`failed to get transaction with id ${txId}, error Entry not found in index`);

@@ -131,15 +131,13 @@ export class CommitterService {
       this.events.on(`tx:${txId}`, onCommit);
       signal.addEventListener('abort', onAbort);
       // Registered first, then looked up, so a commit in between is never missed.
-      this.repo.getTx(txId).then(
-        (entry) => {
-          if (entry) onCommit(entry);
-        },
-        (err: unknown) => {
-          cleanup();
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+      try {
+        const entry = this.repo.getTx(txId);
+        if (entry) onCommit(entry);
+      } catch (err) {
+        cleanup();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -148,10 +146,10 @@ export class CommitterService {
     return () => this.events.off('block', listener);
   }
 
-  private async currentVersion(overlay: Overlay, ns: string, key: string): Promise<Version | null> {
+  private currentVersion(overlay: Overlay, ns: string, key: string): Version | null {
     const updated = overlay.get(overlayKey(ns, key));
     if (updated) return updated.value === null ? null : updated.version;
-    return (await this.repo.getState(ns, key))?.version ?? null;
+    return this.repo.getState(ns, key)?.version ?? null;
   }
 
   /** Re-runs a range query against committed state plus this block's earlier writes. */
@@ -183,7 +181,7 @@ export class CommitterService {
       const ns = nsSet.getNamespace();
       const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(nsSet.getRwset_asU8());
       for (const read of kv.getReadsList()) {
-        if (!sameVersion(await this.currentVersion(overlay, ns, read.getKey()), read.getVersion())) {
+        if (!sameVersion(this.currentVersion(overlay, ns, read.getKey()), read.getVersion())) {
           return Code.MVCC_READ_CONFLICT;
         }
       }
@@ -220,7 +218,7 @@ export class CommitterService {
 
     for (const [txNum, tx] of batch.entries()) {
       let code: number;
-      if (seen.has(tx.txId) || (await this.repo.getTx(tx.txId))) code = Code.DUPLICATE_TXID;
+      if (seen.has(tx.txId) || this.repo.getTx(tx.txId)) code = Code.DUPLICATE_TXID;
       else code = await this.validate(tx, overlay);
       codes.push(code);
       if (code === Code.DUPLICATE_TXID) continue;
