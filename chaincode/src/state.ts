@@ -1,4 +1,5 @@
 import type { Context } from 'fabric-contract-api';
+import type { StateQueryResponse } from 'fabric-shim-api';
 
 import { marshal, unmarshal } from './json';
 
@@ -61,12 +62,16 @@ export async function readPage<T>(
   bookmark: string,
   parse: (value: unknown) => T,
 ): Promise<Page<Entry<T>>> {
-  const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
+  const response = await ctx.stub.getStateByPartialCompositeKeyWithPagination(
     objectType,
     attributes,
     pageSize,
     bookmark,
   );
+  const { iterator } = response;
+  // fabric-shim leaves metadata undefined when the peer's QueryResponseMetadata serializes to no bytes
+  // (an empty last page: no records, no bookmark), although its types say it is always there.
+  const metadata = response.metadata as StateQueryResponse<unknown>['metadata'] | undefined;
   const items: Entry<T>[] = [];
   try {
     for (let result = await iterator.next(); !result.done; result = await iterator.next()) {
@@ -75,5 +80,9 @@ export async function readPage<T>(
   } finally {
     await iterator.close();
   }
-  return { items, bookmark: metadata.bookmark, fetchedRecordsCount: metadata.fetchedRecordsCount };
+  return {
+    items,
+    bookmark: metadata?.bookmark ?? '',
+    fetchedRecordsCount: metadata?.fetchedRecordsCount ?? items.length,
+  };
 }

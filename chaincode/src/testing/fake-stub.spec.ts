@@ -90,6 +90,9 @@ describe('FakeStub', () => {
     );
     expect(second.metadata).toEqual({ fetchedRecordsCount: 1, bookmark: '' });
     await second.iterator.close();
+    const empty = await stub.getStateByPartialCompositeKeyWithPagination('T', ['none'], 2, '');
+    expect(empty.metadata as unknown).toBeUndefined();
+    await empty.iterator.close();
     await expect(stub.putState('k', Buffer.from('v'))).rejects.toThrow('Writes are not allowed');
     const writer = begin();
     await writer.putState('k', Buffer.from('v'));

@@ -270,7 +270,13 @@ export class FakeStub implements ChaincodeStub {
         return Promise.resolve();
       },
     };
-    return { iterator, metadata: { fetchedRecordsCount: keys.length, bookmark: next ?? '' } };
+    // As fabric-shim: a QueryResponseMetadata with no records and no bookmark serializes to no bytes,
+    // and the shim then gives no metadata at all.
+    const metadata =
+      keys.length === 0 && next === undefined
+        ? undefined
+        : { fetchedRecordsCount: keys.length, bookmark: next ?? '' };
+    return { iterator, metadata: metadata as { fetchedRecordsCount: number; bookmark: string } };
   }
 
   private asQuery<T>(promise: Promise<T>): QueryResult<T> {
