@@ -1,0 +1,163 @@
+import { Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import * as yauzl from 'yauzl';
+
+import { DataError } from '../errors';
+
+export interface ZipLimits {
+  maxEntries: number;
+  /** Bytes one entry may inflate to (it is held in memory to decode). */
+  maxEntryBytes: number;
+  /** Bytes all entries together may inflate to. */
+  maxTotalBytes: number;
+  /** Largest inflated / compressed ratio of an entry over 1 MiB; zip bombs reach thousands. */
+  maxRatio: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  maxEntries: 1_000_000,
+  maxEntryBytes: 32 * 1024 * 1024,
+  maxTotalBytes: 16 * 1024 * 1024 * 1024,
+  maxRatio: 200,
+};
+
+export interface ImageEntry {
+  /** Path inside the archive. */
+  name: string;
+  /** Class folder the image sits in. */
+  className: string;
+  index: number;
+  data: Buffer;
+}
+
+const IMAGE = /\.(png|jpe?g)$/i;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/** Checks an entry path and returns its class folder, or undefined for entries to skip (folders, OS litter). */
+export function classifyEntryName(name: string, file: string, index: number): string | undefined {
+  const at = { file, record: index };
+  if (name.includes('\u0000')) throw new DataError(at, 'an entry name contains a NUL character');
+  if (name.includes('\\')) throw new DataError(at, `entry "${name}" uses backslashes in its path`);
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) {
+    throw new DataError(at, `entry "${name}" has an absolute path`, {
+      hint: 'Archive entries must be relative paths.',
+    });
+  }
+  const segments = name.split('/');
+  if (segments.includes('..')) {
+    throw new DataError(at, `entry "${name}" climbs out of the archive with ".." (zip slip)`, {
+      hint: 'Create the archive from inside the data folder, with relative paths only.',
+    });
+  }
+  if (name.endsWith('/')) return undefined;
+  const base = segments[segments.length - 1] ?? '';
+  if (segments[0] === '__MACOSX' || base.startsWith('.')) return undefined;
+  if (!IMAGE.test(base)) {
+    throw new DataError(at, `entry "${name}" is not a .png or .jpg image`, {
+      hint: 'Archives hold images in class folders: class_name/image.png.',
+    });
+  }
+  if (segments.length < 2) {
+    throw new DataError(at, `image "${name}" is not inside a class folder`, {
+      hint: 'Put each image in a folder named after its class: class_name/image.png.',
+    });
+  }
+  return segments[segments.length - 2];
+}
+
+/**
+ * Streams the images of a zip archive one entry at a time, refusing zip slip, symlinks, encrypted entries
+ * and decompression bombs. Sizes are checked on the bytes actually inflated, not on the headers' claims.
+ */
+export async function* readZipImages(
+  path: string,
+  options: { file: string; limits?: Partial<ZipLimits> },
+): AsyncGenerator<ImageEntry> {
+  const { file } = options;
+  const limits = { ...DEFAULT_ZIP_LIMITS, ...options.limits };
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.openPromise(path, {
+      lazyEntries: true,
+      decodeStrings: false,
+      validateEntrySizes: true,
+      autoClose: true,
+    });
+  } catch (error) {
+    throw new DataError({ file }, `not a readable zip archive (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  try {
+    if (zip.entryCount > limits.maxEntries) {
+      throw new DataError(
+        { file },
+        `the archive has ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`,
+      );
+    }
+    let total = 0;
+    let index = 0;
+    for await (const entry of zip.eachEntry()) {
+      const at = { file, record: index };
+      const raw = entry.fileName as unknown as Buffer;
+      const name = raw.toString('utf8');
+      const className = classifyEntryName(name, file, index);
+      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
+        throw new DataError(at, `entry "${name}" is a symbolic link`, {
+          hint: 'Archives may not contain links.',
+        });
+      }
+      if (className === undefined) {
+        index++;
+        continue;
+      }
+      if (entry.isEncrypted()) throw new DataError(at, `entry "${name}" is encrypted`);
+      if (entry.uncompressedSize > limits.maxEntryBytes) {
+        throw new DataError(
+          at,
+          `entry "${name}" declares ${entry.uncompressedSize} bytes, over the ${limits.maxEntryBytes}-byte limit`,
+        );
+      }
+      let inflated = 0;
+      const compressed = Math.max(entry.compressedSize, 1);
+      const guard = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          inflated += chunk.length;
+          total += chunk.length;
+          if (inflated > limits.maxEntryBytes) {
+            callback(
+              new DataError(at, `entry "${name}" inflates past the ${limits.maxEntryBytes}-byte limit`),
+            );
+          } else if (total > limits.maxTotalBytes) {
+            callback(new DataError(at, `the archive inflates past the ${limits.maxTotalBytes}-byte limit`));
+          } else if (inflated > 1024 * 1024 && inflated / compressed > limits.maxRatio) {
+            callback(
+              new DataError(
+                at,
+                `entry "${name}" inflates more than ${limits.maxRatio} times its compressed size (a zip bomb?)`,
+              ),
+            );
+          } else {
+            callback(null, chunk);
+          }
+        },
+      });
+      let data: Buffer;
+      try {
+        const stream = await zip.openReadStreamPromise(entry);
+        [, data] = await Promise.all([pipeline(stream, guard), buffer(guard)]);
+      } catch (error) {
+        if (error instanceof DataError) throw error;
+        throw new DataError(at, `entry "${name}" cannot be read (${(error as Error).message})`, {
+          cause: error,
+        });
+      }
+      yield { name, className, index, data };
+      index++;
+    }
+  } finally {
+    zip.close();
+  }
+}
