@@ -65,49 +65,111 @@ function heapFloats(backend: BackendWasm, info: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
 }
 
+/** Patch sizes (KH*KW*C) up to this build the transposed patch matrix directly (measured on a 3x3x1 conv). */
+const SMALL_PATCH = 32;
+
 function requireNhwc(dataFormat: string, kernel: string): void {
   if (dataFormat !== 'NHWC') {
     throw new Error(`${kernel} on wasm supports channels-last (NHWC) data only, got ${dataFormat}`);
   }
 }
 
-/** Fills `cols` ([N*OH*OW, KH*KW*C], row-major) with the input patches each output pixel sees. */
-function im2col(x: Float32Array, cols: Float32Array, info: ConvInfo): void {
+/** A tensor's place in the wasm heap: the whole heap as floats, and the tensor's first index in it. */
+interface HeapSlice {
+  heap: Float32Array;
+  at: number;
+}
+
+function heapSlice(backend: BackendWasm, info: TensorInfo): HeapSlice {
+  const view = heapFloats(backend, info);
+  return { heap: new Float32Array(view.buffer), at: view.byteOffset / 4 };
+}
+
+/**
+ * Fills `cols` ([N*OH*OW, KH*KW*C], row-major) with the input patches each output pixel sees. Where a
+ * filter row lies inside the image its KW*C values are contiguous in NHWC, so they are moved with one
+ * `copyWithin` inside the wasm heap (a memmove) instead of an element loop.
+ */
+function im2col(x: HeapSlice, cols: HeapSlice, info: ConvInfo): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const heap = x.heap;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const rowLength = filterHeight * filterWidth * inChannels;
   const segment = filterWidth * inChannels;
-  let dst = 0;
+  const contiguous = dilationWidth === 1;
+  let dst = cols.at;
   for (let n = 0; n < batchSize; n++) {
-    const xBatch = n * inHeight * inWidth * inChannels;
+    const xBatch = x.at + n * inHeight * inWidth * inChannels;
     for (let oh = 0; oh < outHeight; oh++) {
       const ihBase = oh * strideHeight - top;
       for (let ow = 0; ow < outWidth; ow++) {
         const iwBase = ow * strideWidth - left;
+        const inside = contiguous && iwBase >= 0 && iwBase + filterWidth <= inWidth;
         for (let kh = 0; kh < filterHeight; kh++) {
           const ih = ihBase + kh * dilationHeight;
           if (ih < 0 || ih >= inHeight) {
-            cols.fill(0, dst, dst + segment);
+            heap.fill(0, dst, dst + segment);
             dst += segment;
             continue;
           }
           const xRow = xBatch + ih * inWidth * inChannels;
+          if (inside) {
+            const src = xRow + iwBase * inChannels;
+            heap.copyWithin(dst, src, src + segment);
+            dst += segment;
+            continue;
+          }
           for (let kw = 0; kw < filterWidth; kw++) {
             const iw = iwBase + kw * dilationWidth;
             if (iw < 0 || iw >= inWidth) {
-              for (let c = 0; c < inChannels; c++) cols[dst++] = 0;
-              continue;
+              heap.fill(0, dst, dst + inChannels);
+            } else {
+              const src = xRow + iw * inChannels;
+              heap.copyWithin(dst, src, src + inChannels);
             }
-            let src = xRow + iw * inChannels;
-            for (let c = 0; c < inChannels; c++) cols[dst++] = x[src++] ?? 0;
+            dst += inChannels;
           }
         }
       }
     }
   }
-  if (dst !== batchSize * outHeight * outWidth * rowLength) throw new Error('im2col size mismatch');
+}
+
+/**
+ * The transpose of im2col, built directly: `colsT` is [KH*KW*C, N*OH*OW]. For few input channels (the
+ * first layer) its rows are long runs read almost sequentially from the image, and dW = colsT x dy needs
+ * no other transpose.
+ */
+function im2colTransposed(x: HeapSlice, colsT: HeapSlice, info: ConvInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const heap = x.heap;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  let dst = colsT.at;
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      for (let c = 0; c < inChannels; c++) {
+        for (let n = 0; n < batchSize; n++) {
+          const xBatch = x.at + n * inHeight * inWidth * inChannels + c;
+          for (let oh = 0; oh < outHeight; oh++) {
+            const ih = oh * strideHeight - top + kh * dilationHeight;
+            if (ih < 0 || ih >= inHeight) {
+              heap.fill(0, dst, dst + outWidth);
+              dst += outWidth;
+              continue;
+            }
+            const xRow = xBatch + ih * inWidth * inChannels;
+            for (let ow = 0; ow < outWidth; ow++) {
+              const iw = ow * strideWidth - left + kw * dilationWidth;
+              heap[dst++] = iw < 0 || iw >= inWidth ? 0 : (heap[xRow + iw * inChannels] ?? 0);
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 /** Adds every patch gradient in `cols` back onto the input pixels it came from (the transpose of im2col). */
@@ -147,6 +209,60 @@ function col2im(cols: Float32Array, dx: Float32Array, info: ConvInfo): void {
   }
 }
 
+function runWasmKernel(
+  backend: BackendWasm,
+  kernelName: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: Record<string, unknown>,
+): TensorInfo {
+  const kernel = findWasmKernel(kernelName);
+  if (kernel === undefined) throw new Error(`the wasm backend has no ${kernelName} kernel`);
+  return kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
+}
+
+/**
+ * For stride 1 and many input channels the filter gradient is itself a convolution: the input with
+ * channels and batch swapped ([C, H, W, N]) convolved with dy as the filter ([OH, OW, N, OC]) gives
+ * [C, KH, KW, OC]. XNNPACK's convolution reads patches through an indirection buffer instead of copying
+ * them, measured about 1.5x faster here than im2col + matmul for a 3x3x32 -> 64 layer.
+ */
+function filterGradViaConv(
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: ConvInfo,
+): TensorInfo | undefined {
+  const unit = (...values: number[]): boolean => values.every((v) => v === 1);
+  if (!unit(info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth)) return undefined;
+  const { top, left } = info.padInfo;
+  const bottom = info.filterHeight + info.outHeight - 1 - info.inHeight - top;
+  const right = info.filterWidth + info.outWidth - 1 - info.inWidth - left;
+  if (bottom < 0 || right < 0) return undefined;
+  const xT = runWasmKernel(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] });
+  const dyT = runWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const grad = runWasmKernel(
+    backend,
+    'Conv2D',
+    { x: xT, filter: dyT },
+    {
+      strides: 1,
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: 1,
+    },
+  );
+  backend.disposeData(xT.dataId);
+  backend.disposeData(dyT.dataId);
+  const dw = runWasmKernel(backend, 'Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
+  backend.disposeData(grad.dataId);
+  return dw;
+}
+
 function conv2DBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
   backend: BackendWasm;
@@ -168,10 +284,22 @@ function conv2DBackpropFilter(args: {
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const patch = info.filterHeight * info.filterWidth * info.inChannels;
   const outChannels = info.outChannels;
-  // dW^T [outChannels, patch] = dy^T [outChannels, rows] x cols [rows, patch]; dy^T is the cheap one to build.
+  const dy2d: TensorInfo = { dataId: dy.dataId, shape: [1, rows, outChannels], dtype: dy.dtype };
+  if (patch <= SMALL_PATCH) {
+    // dW [patch, outChannels] = colsT [patch, rows] x dy [rows, outChannels]: already in filter layout.
+    const colsT = backend.makeOutput([1, patch, rows], 'float32');
+    im2colTransposed(heapSlice(backend, x), heapSlice(backend, colsT), info);
+    const dw = matMul(backend, colsT, dy2d, false, false);
+    backend.disposeData(colsT.dataId);
+    return { dataId: dw.dataId, shape: [...attrs.filterShape], dtype: dw.dtype };
+  }
+  const viaConv = filterGradViaConv(backend, x, dy, info);
+  if (viaConv !== undefined) return viaConv;
+  // dW^T [outChannels, patch] = dy^T [outChannels, rows] x cols [rows, patch]: with many channels the
+  // patch matrix is the big one, so it stays untransposed and dy (smaller) is transposed instead.
   const cols = backend.makeOutput([1, rows, patch], 'float32');
   const dyT = backend.makeOutput([1, outChannels, rows], 'float32');
-  im2col(heapFloats(backend, x), heapFloats(backend, cols), info);
+  im2col(heapSlice(backend, x), heapSlice(backend, cols), info);
   transpose2d(heapFloats(backend, dy), heapFloats(backend, dyT), rows, outChannels);
   const dwT = matMul(backend, dyT, cols, false, false);
   backend.disposeData(cols.dataId);
@@ -180,6 +308,48 @@ function conv2DBackpropFilter(args: {
   transpose2d(heapFloats(backend, dwT), heapFloats(backend, dw), outChannels, patch);
   backend.disposeData(dwT.dataId);
   return dw;
+}
+
+/**
+ * For stride 1 the input gradient is the "full" convolution of dy with the filter turned 180 degrees and
+ * its channel axes swapped; XNNPACK runs it faster than matmul + col2im (measured on 3x3x32 -> 64).
+ */
+function inputGradViaConv(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: ConvInfo,
+): TensorInfo | undefined {
+  const unit = (...values: number[]): boolean => values.every((v) => v === 1);
+  if (!unit(info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth)) return undefined;
+  // With few input channels the gradient convolution has few outputs, where XNNPACK is slower than matmul.
+  if (info.inChannels < 8) return undefined;
+  const top = info.filterHeight - 1 - info.padInfo.top;
+  const left = info.filterWidth - 1 - info.padInfo.left;
+  const bottom = info.inHeight - info.outHeight + info.padInfo.top;
+  const right = info.inWidth - info.outWidth + info.padInfo.left;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const reversed = runWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const flipped = runWasmKernel(backend, 'Transpose', { x: reversed }, { perm: [0, 1, 3, 2] });
+  backend.disposeData(reversed.dataId);
+  const dx = runWasmKernel(
+    backend,
+    'Conv2D',
+    { x: dy, filter: flipped },
+    {
+      strides: 1,
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: 1,
+    },
+  );
+  backend.disposeData(flipped.dataId);
+  return dx;
 }
 
 function conv2DBackpropInput(args: {
@@ -200,6 +370,8 @@ function conv2DBackpropInput(args: {
     false,
     'channelsLast',
   );
+  const viaConv = inputGradViaConv(backend, dy, filter, info);
+  if (viaConv !== undefined) return viaConv;
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const patch = info.filterHeight * info.filterWidth * info.inChannels;
   // Patch gradients [rows, patch] = dy [rows, outChannels] x W^T, W seen as [patch, outChannels].
