@@ -125,6 +125,11 @@ export async function storeObject(
   try {
     for await (const raw of input) {
       const chunk = raw as Uint8Array;
+      if (knownSize !== undefined && hasher.size + chunk.length > knownSize) {
+        throw new StorageError('INVALID_DATA', `"${name}" is larger than the expected ${knownSize} bytes`, {
+          hint: 'The source changed while it was stored; store it again.',
+        });
+      }
       let offset = 0;
       while (offset < chunk.length) {
         writer ??= open();

@@ -171,6 +171,31 @@ describe('storeObject / openObject', () => {
     expect(await readdir(path.join(root, 'jobs', 'tmp'))).toEqual([]);
   });
 
+  it('stores and opens an empty object', async () => {
+    const object = await store(new Uint8Array(0), 1024, 2048);
+    expect(object).toMatchObject({
+      size: 0,
+      digest: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
+    expect(object.parts).toHaveLength(1);
+    expect(await buffer(openObject(backend, 'jobs', object, { blockSize: 1024, pool }))).toHaveLength(0);
+  });
+
+  it('refuses a stream longer than its declared size and leaves nothing', async () => {
+    await expect(
+      storeObject(backend, 'jobs', 'long', 'x.bin', Readable.from([Buffer.alloc(3000), Buffer.alloc(3000)]), {
+        role: 'train',
+        blockSize: 1024,
+        shardSize: 4096,
+        size: 3000,
+        pool,
+      }),
+    ).rejects.toThrow(/larger than the expected 3000 bytes/);
+    const left: string[] = [];
+    for await (const info of backend.listObjects('jobs', 'long/')) left.push(info.key);
+    expect(left).toEqual([]);
+  });
+
   it('refuses a stream shorter than its declared size and a bad shard layout', async () => {
     await expect(
       storeObject(backend, 'jobs', 'short', 'x.bin', Readable.from([Buffer.alloc(100)]), {
