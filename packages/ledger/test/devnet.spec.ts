@@ -1,0 +1,204 @@
+import { StatusCode } from '@hyperledger/fabric-gateway';
+import { join } from 'node:path';
+
+import {
+  AccessDeniedError,
+  CertificatesClient,
+  FailedPreconditionError,
+  getChainInfo,
+  isConflict,
+  JobsClient,
+  LedgerConnection,
+  NodesClient,
+  NotFoundError,
+  subscribeEvents,
+  toDomainError,
+  ConflictError,
+  type LedgerEvent,
+} from '../src';
+import { jobRequest, startTestNetwork, type TestNetwork } from './devnet-support';
+
+jest.setTimeout(120_000);
+
+const capabilities = { cores: 2, memoryMiB: 4096, backends: ['wasm' as const, 'cpu' as const] };
+
+describe('ledger clients against the devnet and the real chaincode', () => {
+  let network: TestNetwork;
+  const open: LedgerConnection[] = [];
+  const connect = async (identity: string): Promise<LedgerConnection> => {
+    const connection = await LedgerConnection.open({ config: network.config, identity });
+    open.push(connection);
+    return connection;
+  };
+
+  beforeAll(async () => {
+    network = await startTestNetwork();
+  });
+
+  afterAll(async () => {
+    for (const connection of open) connection.close();
+    await network.stop();
+  });
+
+  it('submits and evaluates: a job created by its owner reads back as the core Job', async () => {
+    const owner = new JobsClient(await connect('Org1/user1'));
+    const created = await owner.createJob(jobRequest('job-a'));
+    expect(created.transactionId).toMatch(/^[0-9a-f]{64}$/);
+    expect(created.blockNumber).toBeGreaterThan(0n);
+    expect(created.result).toMatchObject({
+      jobId: 'job-a',
+      status: 'OPEN',
+      trialCount: 2,
+      holdoutHash: 'd'.repeat(64),
+    });
+
+    const read = await new JobsClient(await connect('Org2/user1')).getJob('job-a');
+    expect(read).toEqual(created.result);
+    const page = await owner.listJobs({ status: 'OPEN' });
+    expect(page.jobs.map((job) => job.jobId)).toEqual(['job-a']);
+    expect(await owner.listTrials('job-a')).toEqual([
+      expect.objectContaining({ trialId: 't000', status: 'OPEN', attempts: 0 }),
+      expect.objectContaining({ trialId: 't001', status: 'OPEN', attempts: 0 }),
+    ]);
+  });
+
+  it('maps chaincode refusals to domain errors', async () => {
+    const stranger = new JobsClient(await connect('Org2/user1'));
+    await expect(stranger.getJob('no-such-job')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(stranger.cancelJob('job-a', 'not mine')).rejects.toBeInstanceOf(AccessDeniedError);
+    const member = new NodesClient(await connect('Org1/user2'));
+    await expect(member.registerNode(capabilities)).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
+    const certificates = new CertificatesClient(await connect('Org1/user1'));
+    await expect(certificates.transferFrom('a', 'b', 'job-a-0')).rejects.toBeInstanceOf(
+      FailedPreconditionError,
+    );
+  });
+
+  it('registers execution nodes with their capabilities', async () => {
+    const one = new NodesClient(await connect('Org1/executor1'));
+    const two = new NodesClient(await connect('Org2/executor1'));
+    const registered = await one.registerNode(capabilities);
+    await two.registerNode({ ...capabilities, cores: 8 });
+    expect(registered.result).toMatchObject({ role: 'executor', capabilities, completed: 0 });
+    expect(await one.getNode()).toEqual(registered.result);
+    const executors = await one.listNodes({ role: 'executor' });
+    expect(executors.map((node) => node.node.mspId).sort()).toEqual(['Org1MSP', 'Org2MSP']);
+  });
+
+  it('lets exactly one of two concurrent endorsed claims commit; the other is an MVCC_READ_CONFLICT', async () => {
+    // Both proposals are endorsed against the same state before either is submitted.
+    const one = (await connect('Org1/executor1')).contract(undefined, 'JobContract');
+    const two = (await connect('Org2/executor1')).contract(undefined, 'JobContract');
+    const endorsedOne = await one.newProposal('ClaimTrial', { arguments: ['job-a', 't000'] }).endorse();
+    const endorsedTwo = await two.newProposal('ClaimTrial', { arguments: ['job-a', 't000'] }).endorse();
+    const statuses = await Promise.all([
+      (await endorsedOne.submit()).getStatus(),
+      (await endorsedTwo.submit()).getStatus(),
+    ]);
+    expect(statuses.filter((status) => status.successful)).toHaveLength(1);
+    const failed = statuses.find((status) => !status.successful);
+    expect(failed?.code).toBe(StatusCode.MVCC_READ_CONFLICT);
+  });
+
+  it('retries the losing claim as a new transaction, which then sees the trial taken', async () => {
+    const retriesOne: unknown[] = [];
+    const retriesTwo: unknown[] = [];
+    const one = new JobsClient(await connect('Org1/executor1'), {
+      hooks: { onRetry: (err) => retriesOne.push(err) },
+    });
+    const two = new JobsClient(await connect('Org2/executor1'), {
+      hooks: { onRetry: (err) => retriesTwo.push(err) },
+    });
+    const outcomes = await Promise.allSettled([
+      one.claimTrial('job-a', 't001'),
+      two.claimTrial('job-a', 't001'),
+    ]);
+
+    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    // The loser's first transaction was invalidated at commit, retried once, and refused on the new state.
+    const retries = [...retriesOne, ...retriesTwo];
+    expect(retries).toHaveLength(1);
+    expect(isConflict(retries[0])).toBe(true);
+    expect(toDomainError(retries[0], 'ClaimTrial')).toBeInstanceOf(ConflictError);
+    expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(FailedPreconditionError);
+    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<JobsClient['claimTrial']>>>).value;
+    const trial = (await one.listTrials('job-a')).find((item) => item.trialId === 't001');
+    expect(trial?.claimedBy).toEqual(winner.result.claimedBy);
+    expect(trial?.attempts).toBe(1);
+  });
+
+  it('replays chaincode events from the checkpoint after a devnet restart', async () => {
+    const checkpointFile = join(network.home, 'checkpoints', 'events.json');
+    const reader = await connect('Org3/user1');
+    const seen: LedgerEvent[] = [];
+    const first = subscribeEvents(reader, {
+      checkpointFile,
+      startBlock: 0n,
+      onEvent: (event) => {
+        seen.push(event);
+      },
+    });
+    // JobCreated, two NodeRegistered, two TrialClaimed (one per trial) were committed above.
+    await waitFor(() => seen.length >= 5);
+    await first.close();
+    expect(seen.map((event) => event.name)).toEqual([
+      'JobCreated',
+      'NodeRegistered',
+      'NodeRegistered',
+      'TrialClaimed',
+      'TrialClaimed',
+    ]);
+    expect(seen[0]?.payload).toMatchObject({ event: 'JobCreated', jobId: 'job-a' });
+
+    await network.restart();
+    const owner = new JobsClient(await connect('Org1/user1'));
+    const created = await owner.createJob(jobRequest('job-b'));
+
+    // A handler that fails leaves its event unhandled: the subscription stops without checkpointing it.
+    const failing = subscribeEvents(await connect('Org3/user1'), {
+      checkpointFile,
+      onEvent: () => {
+        throw new Error('handler crashed');
+      },
+    });
+    await expect(failing.done).rejects.toThrow('handler crashed');
+
+    const replayed: LedgerEvent[] = [];
+    const second = subscribeEvents(await connect('Org3/user1'), {
+      checkpointFile,
+      onEvent: (event) => {
+        replayed.push(event);
+      },
+    });
+    await waitFor(() => replayed.length >= 1);
+    await second.close();
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0]).toMatchObject({ name: 'JobCreated', transactionId: created.transactionId });
+    expect(seen.map((event) => event.transactionId)).not.toContain(created.transactionId);
+
+    // The devnet came back on a new port; connections opened before the restart point at the old one.
+    const info = await getChainInfo(await connect('Org3/user1'));
+    expect(info.height).toBeGreaterThan(created.blockNumber);
+  });
+
+  it('pages through jobs with bookmarks', async () => {
+    const jobs = new JobsClient(await connect('Org2/user2'));
+    const first = await jobs.listJobs({ pageSize: 1 });
+    expect(first.jobs.map((job) => job.jobId)).toEqual(['job-a']);
+    expect(first.bookmark).not.toBe('');
+    const second = await jobs.listJobs({ pageSize: 1, bookmark: first.bookmark });
+    expect(second.jobs.map((job) => job.jobId)).toEqual(['job-b']);
+    expect((await jobs.listAllJobs({ pageSize: 1 })).map((job) => job.jobId)).toEqual(['job-a', 'job-b']);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for events');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
