@@ -1,0 +1,87 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+
+import type { AppConfig } from './config/config.schema';
+import { ConfigModule } from './config/config.module';
+import { AuthController } from './controllers/auth.controller';
+import { HealthController } from './controllers/health.controller';
+import { JobController } from './controllers/job.controller';
+import { UploadController } from './controllers/upload.controller';
+import { HttpExceptionFilter } from './errors/http-exception.filter';
+import { AuthGuard } from './middleware/auth.guard';
+import { rateLimits } from './middleware/rate-limit';
+import { RequestLogMiddleware } from './middleware/request-log.middleware';
+import { AccountsRepository } from './repositories/accounts.repository';
+import { AuditRepository } from './repositories/audit.repository';
+import { LedgerRepository } from './repositories/ledger.repository';
+import { ProgressGrpcRepository } from './repositories/progress-grpc.repository';
+import { QueueRepository } from './repositories/queue.repository';
+import { RedisRepository } from './repositories/redis.repository';
+import { SessionRepository } from './repositories/session.repository';
+import { StorageRepository } from './repositories/storage.repository';
+import { UploadRepository } from './repositories/upload.repository';
+import { AuthService } from './services/auth.service';
+import { DownloadService } from './services/download.service';
+import { EventsService } from './services/events.service';
+import { HealthService } from './services/health.service';
+import { JobService } from './services/job.service';
+import { MetricsService } from './services/metrics.service';
+import { QueueName } from './services/queue.constants';
+import { UploadService } from './services/upload.service';
+
+const repositories = [
+  AccountsRepository,
+  AuditRepository,
+  LedgerRepository,
+  ProgressGrpcRepository,
+  QueueRepository,
+  RedisRepository,
+  SessionRepository,
+  StorageRepository,
+  UploadRepository,
+];
+const services = [
+  AuthService,
+  DownloadService,
+  EventsService,
+  HealthService,
+  JobService,
+  MetricsService,
+  UploadService,
+];
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TerminusModule,
+        ThrottlerModule.forRoot({ throttlers: rateLimits(config) }),
+        BullModule.forRoot({
+          connection: { url: config.redisUrl, maxRetriesPerRequest: null },
+          // One gateway per org may share a Redis: queues are namespaced by org.
+          prefix: `decenter:${config.org}:bull`,
+        }),
+        BullModule.registerQueue({ name: QueueName.Ingest }),
+      ],
+      controllers: [AuthController, HealthController, JobController, UploadController],
+      providers: [
+        ...repositories,
+        ...services,
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        // Rate limits first, so refused sign-ins are limited too; then the session check.
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestLogMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,89 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+
+import type { AppConfig } from '../config/config.schema';
+import { APP_CONFIG } from '../config/config.tokens';
+import {
+  ErrorDto,
+  LoginDto,
+  LoginResponseDto,
+  SessionUserDto,
+  loginSchema,
+  type LoginResponse,
+  type PublicUser,
+} from '../dtos/auth.dto';
+import { parseBody } from '../dtos/parse-body';
+import { CurrentUser, Public, SESSION_COOKIE, type AuthenticatedRequest } from '../middleware/auth.guard';
+import { RateLimited } from '../middleware/rate-limit';
+import type { SessionUser } from '../repositories/session.repository';
+import { AuthService } from '../services/auth.service';
+
+@ApiTags('auth')
+@Controller('api/auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Public()
+  @RateLimited('login')
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with user name and password; returns a session token and sets a cookie' })
+  @ApiOkResponse({ type: LoginResponseDto })
+  @ApiUnauthorizedResponse({ type: ErrorDto })
+  async login(
+    @Body() body: LoginDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<LoginResponse> {
+    const { org, username, password } = parseBody(loginSchema, body, 'sign-in request');
+    const result = await this.auth.login(org, username, password);
+    response.cookie(SESSION_COOKIE, result.token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: this.config.cookieSecure,
+      path: '/',
+      maxAge: this.config.sessionTtlSeconds * 1000,
+    });
+    return { token: result.token, user: publicUser(result.user) };
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: SessionUserDto })
+  me(@CurrentUser() user: SessionUser): PublicUser {
+    return publicUser(user);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End the session' })
+  async logout(
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
+    if (request.sessionToken !== undefined) await this.auth.logout(request.sessionToken);
+    response.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+}
+
+function publicUser(user: SessionUser): PublicUser {
+  return {
+    username: user.username,
+    org: user.org,
+    mspId: user.mspId,
+    role: user.role,
+    identityId: user.identityId,
+    expiresAt: user.expiresAt,
+  };
+}

@@ -1,0 +1,3 @@
+export { AppModule } from './app.module';
+export { configureApp } from './app.setup';
+export { loadConfig, type AppConfig } from './config/config.schema';

@@ -1,0 +1,109 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { DataManifest, ManifestObject, ObjectRole } from '@decenter/core';
+import {
+  LocalDiskBackend,
+  manifestBytes,
+  openObject,
+  storeObject,
+  type ByteRange,
+  type Principal,
+  type ReadPolicy,
+  type StorageBackend,
+} from '@decenter/storage';
+
+import type { AppConfig } from '../config/config.schema';
+import { APP_CONFIG } from '../config/config.tokens';
+
+/** Every job's objects live in this bucket, under `jobs/<jobId>/`. */
+export const JOBS_BUCKET = 'decenter-jobs';
+
+export function jobPrefix(jobId: string): string {
+  return `jobs/${jobId}`;
+}
+
+/** Objects of jobs in the storage backend (local disk by default), with their read policies. */
+@Injectable()
+export class StorageRepository implements OnModuleInit {
+  private readonly backend: StorageBackend;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.backend = new LocalDiskBackend(config.storageDir);
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!(await this.backend.bucketExists(JOBS_BUCKET))) await this.backend.createBucket(JOBS_BUCKET);
+  }
+
+  storageUri(jobId: string): string {
+    return `local://${JOBS_BUCKET}/${jobPrefix(jobId)}/`;
+  }
+
+  async isHealthy(): Promise<boolean> {
+    return this.backend.bucketExists(JOBS_BUCKET);
+  }
+
+  /** Stores a file (sharded over SHARD_SIZE) under the job's folder; returns its manifest entry. */
+  async storeFile(
+    jobId: string,
+    name: string,
+    file: string,
+    options: { role: ObjectRole; policy: ReadPolicy; contentType?: string; records?: number },
+  ): Promise<ManifestObject> {
+    return storeObject(this.backend, JOBS_BUCKET, jobPrefix(jobId), name, file, {
+      role: options.role,
+      policy: options.policy,
+      blockSize: this.config.blockSize,
+      shardSize: this.config.shardSize,
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ...(options.records === undefined ? {} : { records: options.records }),
+    });
+  }
+
+  async putManifest(jobId: string, manifest: DataManifest, policy: ReadPolicy): Promise<void> {
+    const bytes = manifestBytes(manifest);
+    await this.backend.putObject(JOBS_BUCKET, `${jobPrefix(jobId)}/metadata.json`, Readable.from([bytes]), {
+      contentType: 'application/json',
+      policy,
+      expectedSize: bytes.length,
+    });
+  }
+
+  /** Reads a JSON object of the job's folder, or undefined when it does not exist. */
+  async readJson(jobId: string, name: string): Promise<unknown> {
+    const key = `${jobPrefix(jobId)}/${name}`;
+    if ((await this.backend.headObject(JOBS_BUCKET, key)) === undefined) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.backend.getObject(JOBS_BUCKET, key)) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  }
+
+  /** Whether `principal` may read every part of the object. */
+  async canRead(principal: Principal, object: ManifestObject): Promise<boolean> {
+    for (const part of object.parts) {
+      if (!(await this.backend.canRead(principal, JOBS_BUCKET, part.key))) return false;
+    }
+    return true;
+  }
+
+  /** Streams an object joined from its parts, each part verified against its digest as it streams. */
+  openVerified(object: ManifestObject, range?: ByteRange): Readable {
+    return openObject(this.backend, JOBS_BUCKET, object, {
+      verify: true,
+      blockSize: this.config.blockSize,
+      ...(range === undefined ? {} : { range }),
+    });
+  }
+
+  /** Deletes everything under the job's folder; returns how many objects went. */
+  async deleteJobObjects(jobId: string): Promise<number> {
+    return this.backend.deletePrefix(JOBS_BUCKET, `${jobPrefix(jobId)}/`);
+  }
+
+  /** A local file as a stream (ingest reads uploads through here, not through `fs` in services). */
+  readFile(file: string): Readable {
+    return createReadStream(file);
+  }
+}

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+
+import type { AppConfig } from '../config/config.schema';
+import { APP_CONFIG } from '../config/config.tokens';
+import { ApiError, UnauthenticatedError } from '../errors/gateway.errors';
+import {
+  AccountsRepository,
+  type FabricIdentity,
+  type PasswordHash,
+  type UsersFile,
+} from '../repositories/accounts.repository';
+import { SessionRepository, type SessionUser } from '../repositories/session.repository';
+import { AuditRepository } from '../repositories/audit.repository';
+import { generatePassword, hashPassword, verifyPassword } from './password';
+
+export interface LoginResult {
+  token: string;
+  user: SessionUser;
+}
+
+// Compared against when the user does not exist, so a wrong name costs as much time as a wrong password.
+let dummyHash: Promise<PasswordHash> | undefined;
+
+@Injectable()
+export class AuthService implements OnModuleInit {
+  private readonly logger = new Logger(AuthService.name);
+  private identities = new Map<string, FabricIdentity>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly accounts: AccountsRepository,
+    private readonly sessions: SessionRepository,
+    private readonly audit: AuditRepository,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.provisionDevUsers();
+  }
+
+  /**
+   * On the first start after the dev consortium is created, gives each of the org's member and admin
+   * identities an account with a random password, written once to users.json (mode 0600) so the CLI
+   * can print it. Later starts never overwrite the file.
+   */
+  async provisionDevUsers(): Promise<void> {
+    const identities = await this.accounts.readOrgIdentities();
+    this.identities = new Map(identities.map((identity) => [identity.user, identity]));
+    if ((await this.accounts.readUsers()) !== undefined) return;
+    const people = identities.filter((identity) => identity.role === 'member' || identity.role === 'admin');
+    const first = people[0];
+    if (first === undefined) {
+      this.logger.warn(
+        `No ${this.config.org} member or admin identity in ${this.accounts.networkConfigPath}; nobody can sign in ` +
+          'until the network is created (`decenter up`).',
+      );
+      return;
+    }
+    const users: UsersFile['users'] = [];
+    for (const identity of people) {
+      const initialPassword = generatePassword();
+      users.push({
+        username: identity.user,
+        role: identity.role === 'admin' ? 'admin' : 'member',
+        fabricUser: identity.user,
+        password: await hashPassword(initialPassword),
+        initialPassword,
+      });
+    }
+    if (
+      await this.accounts.createUsersFile({ version: 1, org: this.config.org, mspId: first.mspId, users })
+    ) {
+      this.logger.log(`Created ${String(users.length)} accounts in ${this.accounts.usersFilePath}`);
+    }
+  }
+
+  async login(org: string, username: string, password: string): Promise<LoginResult> {
+    if (org !== this.config.org) {
+      throw new ApiError(400, 'INVALID_ARGUMENT', `This gateway serves ${this.config.org}, not ${org}.`, {
+        hint: `Sign in at ${org}'s own gateway, or choose ${this.config.org}.`,
+      });
+    }
+    const file = await this.accounts.readUsers();
+    const record = file?.users.find((user) => user.username === username);
+    const ok = await verifyPassword(
+      password,
+      record?.password ?? (await (dummyHash ??= hashPassword(generatePassword()))),
+    );
+    const identity = record === undefined ? undefined : this.identities.get(record.fabricUser);
+    if (file === undefined || record === undefined || !ok) {
+      await this.audit.record({ action: 'login', actor: `${org}/${username}`, outcome: 'refused' });
+      throw new UnauthenticatedError('Wrong user name or password.');
+    }
+    if (identity === undefined) {
+      throw new ApiError(503, 'UNAVAILABLE', `${username} has no Fabric identity in network.json.`, {
+        hint: 'Ask an admin to enroll this user with the org CA and restart the gateway.',
+      });
+    }
+    const token = randomBytes(32).toString('base64url');
+    const user: SessionUser = {
+      username,
+      org,
+      mspId: file.mspId,
+      role: record.role,
+      fabricUser: record.fabricUser,
+      identityId: identity.identityId,
+      expiresAt: new Date(Date.now() + this.config.sessionTtlSeconds * 1000).toISOString(),
+    };
+    await this.sessions.create(token, user, this.config.sessionTtlSeconds);
+    await this.audit.record({ action: 'login', actor: `${org}/${username}`, outcome: 'ok' });
+    return { token, user };
+  }
+
+  async authenticate(token: string): Promise<SessionUser> {
+    const user = await this.sessions.find(token);
+    if (user === undefined) throw new UnauthenticatedError();
+    return user;
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.sessions.delete(token);
+  }
+
+  /** The Fabric identity a signed-in user's transactions are signed with. */
+  identityOf(user: SessionUser): FabricIdentity {
+    const identity = this.identities.get(user.fabricUser);
+    if (identity === undefined) {
+      throw new ApiError(503, 'UNAVAILABLE', `${user.username} has no Fabric identity in network.json.`, {
+        hint: 'Ask an admin to enroll this user with the org CA and restart the gateway.',
+      });
+    }
+    return identity;
+  }
+}

@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+
+import { Injectable } from '@nestjs/common';
+import { dataManifestSchema, type ManifestObject } from '@decenter/core';
+
+import { ApiError, ForbiddenError, NotFoundApiError } from '../errors/gateway.errors';
+import { StorageRepository } from '../repositories/storage.repository';
+import type { SessionUser } from '../repositories/session.repository';
+import { parseRange } from './byte-range';
+import { JobService } from './job.service';
+
+export interface Download {
+  object: ManifestObject;
+  status: 200 | 206;
+  headers: Record<string, string>;
+  body: Readable;
+}
+
+/**
+ * Streams a job's selected model from storage: only after the ledger let the caller read the job and the
+ * object's read policy names them; parts are verified against their digests and joined on the fly.
+ */
+@Injectable()
+export class DownloadService {
+  constructor(
+    private readonly jobs: JobService,
+    private readonly storage: StorageRepository,
+  ) {}
+
+  async model(
+    user: SessionUser,
+    jobId: string,
+    rangeHeader: string | undefined,
+    name?: string,
+  ): Promise<Download> {
+    const job = await this.jobs.get(user, jobId);
+    if (job.status !== 'COMPLETED' || job.selected === undefined) {
+      throw new ApiError(
+        409,
+        'FAILED_PRECONDITION',
+        `Job ${jobId} has no selected model yet (status ${job.status}).`,
+        {
+          hint: 'Wait until the job is COMPLETED; follow it with GET /api/jobs/:id/events.',
+        },
+      );
+    }
+    const raw = await this.storage.readJson(job.jobId, 'models/metadata.json');
+    if (raw === undefined) {
+      throw new NotFoundApiError(
+        `The model of job ${jobId} is not in storage yet.`,
+        'The validators copy the winning model after finalizing; try again in a minute.',
+      );
+    }
+    const manifest = dataManifestSchema.parse(raw);
+    const models = manifest.objects.filter((object) => object.role === 'model');
+    const object = name === undefined ? models[0] : models.find((candidate) => candidate.name === name);
+    if (object === undefined) {
+      throw new NotFoundApiError(
+        `Job ${jobId} has no model object${name === undefined ? '' : ` named ${name}`}.`,
+        `Available: ${models.map((m) => m.name).join(', ') || 'none'}.`,
+      );
+    }
+    const principal = { mspId: user.mspId, id: user.identityId, role: user.role };
+    if (!(await this.storage.canRead(principal, object))) {
+      throw new ForbiddenError(
+        `You may not read the model of job ${jobId}.`,
+        'Only the job owner may download it.',
+      );
+    }
+    const range = parseRange(rangeHeader, object.size);
+    if (range === 'unsatisfiable') {
+      throw new ApiError(
+        416,
+        'INVALID_ARGUMENT',
+        `The requested range is outside the ${String(object.size)}-byte model.`,
+        {
+          hint: `Ask for bytes 0-${String(object.size - 1)} or leave the Range header out.`,
+        },
+      );
+    }
+    const headers: Record<string, string> = {
+      'Content-Type': object.contentType ?? 'application/octet-stream',
+      'Accept-Ranges': 'bytes',
+      'Content-Disposition': `attachment; filename="${object.name.split('/').pop() ?? 'model'}"`,
+      'Digest-Merkle': object.digest,
+    };
+    if (range === undefined) {
+      headers['Content-Length'] = String(object.size);
+      return { object, status: 200, headers, body: this.storage.openVerified(object) };
+    }
+    headers['Content-Length'] = String(range.end - range.start + 1);
+    headers['Content-Range'] = `bytes ${String(range.start)}-${String(range.end)}/${String(object.size)}`;
+    return { object, status: 206, headers, body: this.storage.openVerified(object, range) };
+  }
+}

@@ -1,0 +1,226 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { EVENTS, Server, type Upload } from '@tus/server';
+
+import type { AppConfig } from '../config/config.schema';
+import { APP_CONFIG } from '../config/config.tokens';
+import { ApiError, ForbiddenError, NotFoundApiError } from '../errors/gateway.errors';
+import { toErrorBody } from '../errors/http-exception.filter';
+import type { AuthenticatedRequest } from '../middleware/auth.guard';
+import type { SessionUser } from '../repositories/session.repository';
+import { UploadRepository, type UploadRecord } from '../repositories/upload.repository';
+import { MetricsService } from './metrics.service';
+
+export const UPLOAD_PATH = '/api/uploads';
+const DIGEST = /^[0-9a-f]{64}$/;
+const FILENAME = /^[^\p{Cc}\p{Cs}/\\]{1,255}$/u;
+
+/** A refusal from a tus hook; `onResponseError` turns it into the gateway's JSON error body. */
+export class UploadRefusedError extends ApiError {
+  override readonly name = 'UploadRefusedError';
+  readonly publicCode: string;
+
+  constructor(status: number, publicCode: string, message: string, hint: string) {
+    super(
+      status,
+      status === 404 ? 'NOT_FOUND' : status === 401 ? 'ACCESS_DENIED' : 'INVALID_ARGUMENT',
+      message,
+      {
+        hint,
+      },
+    );
+    this.publicCode = publicCode;
+  }
+}
+
+function refusal(status: number, code: string, message: string, hint: string): UploadRefusedError {
+  return new UploadRefusedError(status, code, message, hint);
+}
+
+export function ownerOf(user: SessionUser): string {
+  return `${user.org}/${user.username}`;
+}
+
+/**
+ * Resumable uploads (tus 1.0: creation, termination, resumption). Each upload is bound to the user who
+ * created it, counted against a per-file and a per-user byte limit, hashed while it streams to disk, and
+ * checked against the client's declared digest when it completes: a mismatch deletes it.
+ */
+@Injectable()
+export class UploadService implements OnModuleInit {
+  private readonly logger = new Logger(UploadService.name);
+  readonly server: Server;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly uploads: UploadRepository,
+    private readonly metrics: MetricsService,
+  ) {
+    this.server = new Server({
+      path: UPLOAD_PATH,
+      datastore: uploads.store,
+      maxSize: config.uploadMaxFileBytes,
+      relativeLocation: true,
+      respectForwardedHeaders: false,
+      onUploadCreate: (req, res, upload) => this.onCreate(req, res, upload),
+      onUploadFinish: (req, res, upload) => this.onFinish(req, res, upload),
+      onIncomingRequest: (req, _res, id) => this.onIncoming(req, id),
+      onResponseError: (_req, _res, error) => {
+        // tus's own protocol errors are plain objects and keep their text; anything thrown in our hooks
+        // (a refusal, or an unexpected failure) becomes the gateway's JSON error body.
+        if (!(error instanceof Error)) return undefined;
+        const body = toErrorBody(error);
+        if (error instanceof UploadRefusedError) body.code = error.publicCode;
+        return { status_code: body.statusCode, body: JSON.stringify(body) };
+      },
+    });
+    this.server.on(EVENTS.POST_TERMINATE, (req: IncomingMessage, _res: ServerResponse, id: string) => {
+      const user = (req as AuthenticatedRequest).user;
+      if (user !== undefined) {
+        this.uploads.remove({ id, owner: ownerOf(user) }).catch((error: unknown) => {
+          this.logger.warn(`Could not forget terminated upload ${id}: ${String(error)}`);
+        });
+      }
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.uploads.ensureDirectory();
+  }
+
+  async handle(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
+    await this.server.handle(req, res);
+  }
+
+  private userOf(req: IncomingMessage): SessionUser {
+    const user = (req as AuthenticatedRequest).user;
+    // The auth guard runs before every upload route; this only guards against a mis-wired route.
+    if (user === undefined)
+      throw refusal(401, 'UNAUTHENTICATED', 'Uploads need a session.', 'Sign in first.');
+    return user;
+  }
+
+  private async onCreate(req: IncomingMessage, res: ServerResponse, upload: Upload): Promise<ServerResponse> {
+    const user = this.userOf(req);
+    const metadata = upload.metadata ?? {};
+    const filename = metadata['filename'] ?? '';
+    const digest = metadata['digest'] ?? '';
+    if (!FILENAME.test(filename)) {
+      throw refusal(
+        400,
+        'INVALID_ARGUMENT',
+        'The upload needs a `filename` metadata entry of 1 to 255 printable characters without slashes.',
+        "Set tus metadata `filename` to the file's base name.",
+      );
+    }
+    if (!DIGEST.test(digest)) {
+      throw refusal(
+        400,
+        'INVALID_ARGUMENT',
+        'The upload needs a `digest` metadata entry: the lowercase hex block Merkle digest of the file.',
+        `Compute it with \`decenter\` or the portal (SHA-256 RFC 6962 tree over ${String(this.config.blockSize)}-byte blocks).`,
+      );
+    }
+    if (upload.size === undefined) {
+      throw refusal(
+        400,
+        'INVALID_ARGUMENT',
+        'Deferred upload length is not accepted: the size is needed to check your quota.',
+        'Send Upload-Length when creating the upload.',
+      );
+    }
+    const owner = ownerOf(user);
+    const total = await this.uploads.reserveQuota(owner, upload.id, upload.size);
+    if (total > this.config.uploadMaxUserBytes) {
+      await this.uploads.releaseQuota(owner, upload.id);
+      throw refusal(
+        413,
+        'QUOTA_EXCEEDED',
+        `This upload would bring your uploads to ${String(total)} bytes, over your limit of ${String(this.config.uploadMaxUserBytes)} bytes.`,
+        'Delete uploads you no longer need (DELETE /api/uploads/<id>) or submit the jobs that use them.',
+      );
+    }
+    await this.uploads.saveRecord({
+      id: upload.id,
+      owner,
+      filename,
+      size: upload.size,
+      declaredDigest: digest,
+    });
+    this.metrics.uploadsStarted.inc();
+    return res;
+  }
+
+  private async onIncoming(req: IncomingMessage, id: string): Promise<void> {
+    const user = this.userOf(req);
+    const record = await this.uploads.findRecord(id);
+    if (record === undefined) {
+      throw refusal(
+        404,
+        'NOT_FOUND',
+        `There is no upload ${id}.`,
+        'Start a new upload with POST /api/uploads.',
+      );
+    }
+    if (record.owner !== ownerOf(user)) {
+      // Same answer as a missing upload: ids of other users' uploads are not confirmed to exist.
+      throw refusal(
+        404,
+        'NOT_FOUND',
+        `There is no upload ${id}.`,
+        'Start a new upload with POST /api/uploads.',
+      );
+    }
+  }
+
+  private async onFinish(req: IncomingMessage, res: ServerResponse, upload: Upload): Promise<ServerResponse> {
+    const user = this.userOf(req);
+    const record = await this.uploads.findRecord(upload.id);
+    if (record === undefined || record.owner !== ownerOf(user)) {
+      throw refusal(404, 'NOT_FOUND', `There is no upload ${upload.id}.`, 'Start a new upload.');
+    }
+    const digest = await this.uploads.digestOf(upload.id, record.size);
+    if (digest !== record.declaredDigest) {
+      await this.uploads.remove(record);
+      this.metrics.uploadsRejected.inc({ reason: 'digest' });
+      throw refusal(
+        422,
+        'DIGEST_MISMATCH',
+        `"${record.filename}" arrived with digest ${digest}, not the declared ${record.declaredDigest}; the upload was deleted.`,
+        'The file changed or was corrupted on the way: upload it again.',
+      );
+    }
+    await this.uploads.saveRecord({ ...record, digest, completedAt: new Date().toISOString() });
+    this.metrics.uploadsCompleted.inc();
+    this.metrics.uploadedBytes.inc(record.size);
+    return res;
+  }
+
+  /** A completed upload of this user, ready to ingest. */
+  async completedUpload(
+    user: SessionUser,
+    id: string,
+  ): Promise<UploadRecord & { digest: string; path: string }> {
+    const record = await this.uploads.findRecord(id);
+    if (record === undefined) {
+      throw new NotFoundApiError(
+        `There is no upload ${id}.`,
+        'Upload the file first (tus, POST /api/uploads).',
+      );
+    }
+    if (record.owner !== ownerOf(user)) {
+      throw new ForbiddenError(
+        `Upload ${id} belongs to someone else.`,
+        'Use only uploads you made yourself.',
+      );
+    }
+    if (record.digest === undefined) {
+      throw new NotFoundApiError(
+        `Upload ${id} ("${record.filename}") is not complete.`,
+        'Resume the upload until it finishes, then submit again.',
+      );
+    }
+    return { ...record, digest: record.digest, path: this.uploads.filePath(id) };
+  }
+}
