@@ -55,6 +55,7 @@ function main() {
       fs.closeSync(fd);
     }
     const bytes = fs.statSync(file).size;
+    const loadBefore = os.loadavg()[0].toFixed(2);
     const rate = (seconds) => (bytes / MiB / seconds).toFixed(1);
     timeCommand('sh', ['-c', `cat "${file}" > /dev/null`]); // warm the page cache so every tool reads from memory
     const rows = [];
@@ -82,9 +83,10 @@ function main() {
     }
     const openssl = rows.find((r) => r.name.startsWith('openssl')).seconds;
     console.log(
-      `file: ${(bytes / MiB).toFixed(0)} MiB, cores: ${os.availableParallelism()}, node ${process.version}`,
+      `file: ${(bytes / MiB).toFixed(0)} MiB, cores: ${os.availableParallelism()}, node ${process.version}, ` +
+        `1-min load average before/after: ${loadBefore} / ${os.loadavg()[0].toFixed(2)}`,
     );
-    console.log('| tool | MB/s (MiB/s) | x openssl | peak RSS |');
+    console.log('| tool | MiB/s | x openssl | peak RSS |');
     console.log('|---|---|---|---|');
     for (const r of rows) {
       const rss = r.maxRssKiB === undefined ? '' : `${(r.maxRssKiB / 1024).toFixed(0)} MiB`;
