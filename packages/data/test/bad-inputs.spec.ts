@@ -78,6 +78,17 @@ describe('bad input corpus', () => {
       );
       expect((await csvError('a,species\n1,x\n2,x\n')).message).toMatch(/1 class/);
       expect((await csvError('')).message).toMatch(/empty/);
+      const manyClasses = ['a,species', ...Array.from({ length: 30 }, (_, i) => `1,${i * 0.5}`)].join('\n');
+      const tooMany = await profileCsv([manyClasses], {
+        file: 'u.csv',
+        data,
+        task: 'classification',
+        maxCategories: 20,
+      }).catch((error: unknown) => error);
+      expect(tooMany).toBeInstanceOf(DataError);
+      expect((tooMany as DataError).message).toMatch(
+        /line 22, column 2: label column "species" has more than 20 classes/,
+      );
       expect((await csvError('a,a,species\n')).message).toMatch(/column 2: column "a" is also column 1/);
     });
 

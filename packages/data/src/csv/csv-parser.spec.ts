@@ -68,6 +68,13 @@ describe('CSV parser', () => {
     });
   });
 
+  it('bounds a record that spans many lines', async () => {
+    const multiLine = `a,b\n"${'x\n'.repeat(40)}","${'y\n'.repeat(40)}"\n`;
+    expect(await failure(multiLine, { maxRecordLength: 100 })).toMatchObject({
+      message: expect.stringMatching(/record is longer than 100/),
+    });
+  });
+
   it('refuses non-UTF-8 bytes where they occur, even split across chunks', async () => {
     const latin1 = Buffer.from('name,city\nJos\xe9,Paris\n', 'latin1');
     expect(await failure(latin1)).toMatchObject({

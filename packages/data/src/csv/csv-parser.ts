@@ -7,12 +7,15 @@ export interface CsvLimits {
   maxColumns: number;
   /** Characters between two line breaks (quoted line breaks count as breaks). */
   maxLineLength: number;
+  /** Characters in all fields of one record, however many lines it spans. */
+  maxRecordLength: number;
 }
 
 export const DEFAULT_CSV_LIMITS: CsvLimits = {
   maxFieldLength: 64 * 1024,
   maxColumns: 10_000,
   maxLineLength: 1024 * 1024,
+  maxRecordLength: 4 * 1024 * 1024,
 };
 
 export interface CsvRecord {
@@ -50,6 +53,7 @@ export class CsvParser {
   private recordLine = 1;
   private afterCr = false;
   private quotedCr = false;
+  private recordChars = 0;
 
   constructor(
     private readonly file: string,
@@ -72,6 +76,9 @@ export class CsvParser {
         'Check for a missing closing quote, or shorten the field.',
       );
     }
+    if (this.recordChars + this.field.length + text.length > this.limits.maxRecordLength) {
+      this.fail(`record is longer than ${this.limits.maxRecordLength} characters`);
+    }
     this.field += text;
   }
 
@@ -80,6 +87,7 @@ export class CsvParser {
       this.fail(`record has more than ${this.limits.maxColumns} columns`);
     }
     this.fields.push(this.field);
+    this.recordChars += this.field.length;
     this.field = '';
   }
 
@@ -88,6 +96,7 @@ export class CsvParser {
     const blank = this.fields.length === 1 && this.fields[0] === '' && !this.quotedRecord;
     if (!blank) out.push({ fields: this.fields, line: this.recordLine });
     this.fields = [];
+    this.recordChars = 0;
     this.quotedRecord = false;
     this.state = State.FieldStart;
   }

@@ -136,7 +136,16 @@ export async function profileCsv(source: ByteSource, options: ProfileOptions): P
         );
       }
       if (number === undefined) numeric[k] = false;
-      if (isLabel && task === 'classification') labelValues.add(value);
+      if (isLabel && task === 'classification') {
+        labelValues.add(value);
+        if (labelValues.size > maxCategories) {
+          throw new DataError(
+            { file, line: row.line, column: index + 1 },
+            `label column "${name}" has more than ${maxCategories} classes`,
+            { hint: 'A label with this many values looks continuous: use a regression task.' },
+          );
+        }
+      }
       const set = distinct[k] as Set<string>;
       if (set.size <= maxCategories) set.add(value);
       if (!numeric[k] && set.size > maxCategories && !(isLabel && task === 'regression')) {
