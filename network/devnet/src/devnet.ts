@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { gateway, msp as mspProto } from '@hyperledger/fabric-protos';
+import { gateway, msp as mspProto, peer as peerProto } from '@hyperledger/fabric-protos';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import { loadNetworkConfig, peerIdentityPaths, recordPeerEndpoint } from './ca/d
 import { DEFAULT_PEER_PORT } from './ca/network-config';
 import { ChaincodeRuntime } from './chaincode/chaincode.runtime';
 import { DevnetError, NetworkConfigError } from './errors';
+import { DeliverServer } from './gateway/deliver.server';
 import { EndorserService } from './gateway/endorser.service';
 import { GatewayServer } from './gateway/gateway.server';
 import { QsccService } from './gateway/qscc.service';
@@ -151,6 +152,10 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
         committer,
         repo,
       }).implementation(),
+    );
+    server.addService(
+      peerProto.DeliverService,
+      new DeliverServer({ channel: config.channel, msp, committer, repo }).implementation(),
     );
     await recordPeerEndpoint(home, endpoint);
     log({ event: 'devnet-started', endpoint, height: repo.chainInfo().height, blockSize, blockTimeoutMs });

@@ -9,6 +9,7 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { common } from '@hyperledger/fabric-protos';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createConsortium, startDevnet, type NetworkConfig, type RunningDevnet } from '../src';
 import { blockHeaderHash } from '../src/ledger/block.builder';
@@ -208,8 +209,73 @@ describe('devnet gateway with the real fabric-gateway client', () => {
     ).rejects.toThrow(GatewayError);
   });
 
+  it('streams full and filtered blocks over the Deliver service', async () => {
+    const height = await chainHeight();
+    const blocks = await network.getBlockEvents({ startBlock: 0n });
+    try {
+      const iterator = blocks[Symbol.asyncIterator]();
+      const genesis = (await iterator.next()).value as common.Block;
+      expect(genesis.getHeader()?.getNumber()).toBe(0);
+      for (let n = 1; n < height; n += 1) await iterator.next();
+      const live = iterator.next();
+      const commit = await contract.submitAsync('Put', { arguments: ['delivered', 'yes'] });
+      const block = (await live).value as common.Block;
+      expect(BigInt(block.getHeader()?.getNumber() ?? -1)).toBe((await commit.getStatus()).blockNumber);
+    } finally {
+      blocks.close();
+    }
+
+    const filtered = await network.getFilteredBlockEvents({ startBlock: BigInt(height) });
+    try {
+      const first = (await filtered[Symbol.asyncIterator]().next()).value as {
+        getNumber(): number;
+        getFilteredTransactionsList(): { getTxValidationCode(): number; getTxid(): string }[];
+      };
+      expect(first.getNumber()).toBe(height);
+      expect(first.getFilteredTransactionsList()[0]?.getTxValidationCode()).toBe(StatusCode.VALID);
+    } finally {
+      filtered.close();
+    }
+  });
+
+  it('restarts the chaincode process when it dies and keeps serving', async () => {
+    const [chaincodePid] = chaincodeChildren();
+    if (chaincodePid === undefined) throw new Error('no chaincode server child process found');
+    process.kill(chaincodePid, 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await contract.submitTransaction('Put', 'after-crash', 'alive');
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    expect(utf8(await contract.evaluateTransaction('Get', 'after-crash'))).toBe('alive');
+    expect(chaincodeChildren()).not.toContain(chaincodePid);
+  });
+
   async function chainHeight(): Promise<number> {
     const bytes = await network.getContract('qscc').evaluateTransaction('GetChainInfo', config.channel);
     return common.BlockchainInfo.deserializeBinary(bytes).getHeight();
   }
 });
+
+/** PIDs of the chaincode servers this test process's devnet started (Linux /proc). */
+function chaincodeChildren(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === process.pid && cmdline.includes('server') && cmdline.includes('kv-chaincode'))
+        pids.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return pids;
+}

@@ -1,0 +1,84 @@
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetworkConfigError } from '../errors';
+import { addOrg, caCertPath, createConsortium, loadNetworkConfig } from './dev-ca.service';
+
+describe('dev CA', () => {
+  let home: string;
+
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'devnet-ca-'));
+  });
+
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('creates three orgs with admin, members, executor and validator identities chained to their CA', async () => {
+    const config = await createConsortium({ home });
+    expect(config.peer.tlsRootCert).toBeNull();
+    expect([...new Set(config.identities.map((entry) => entry.mspId))]).toEqual([
+      'Org1MSP',
+      'Org2MSP',
+      'Org3MSP',
+    ]);
+    expect(
+      config.identities.filter((entry) => entry.org === 'Org2').map((entry) => [entry.user, entry.role]),
+    ).toEqual([
+      ['admin', 'admin'],
+      ['user1', 'member'],
+      ['user2', 'member'],
+      ['executor1', 'executor'],
+      ['validator1', 'validator'],
+    ]);
+    for (const identity of config.identities) {
+      const cert = new X509Certificate(await readFile(identity.cert));
+      const ca = new X509Certificate(await readFile(caCertPath(home, identity.org)));
+      expect(cert.verify(ca.publicKey)).toBe(true);
+      expect(await readFile(identity.key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    }
+  });
+
+  it('writes the role as Fabric CA does: raw JSON attrs under OID 1.2.3.4.5.6.7.8.1', async () => {
+    const config = await createConsortium({ home, orgs: ['Org1'] });
+    const validator = config.identities.find((entry) => entry.user === 'validator1');
+    if (!validator) throw new Error('validator1 missing');
+    const cert = new x509.X509Certificate(await readFile(validator.cert, 'utf8'));
+    const extension = cert.getExtension('1.2.3.4.5.6.7.8.1');
+    expect(extension).not.toBeNull();
+    const attrs = JSON.parse(Buffer.from(extension?.value ?? new ArrayBuffer(0)).toString('utf8')) as unknown;
+    expect(attrs).toEqual({
+      attrs: {
+        'hf.Affiliation': '',
+        'hf.EnrollmentID': 'validator1',
+        'hf.Type': 'client',
+        role: 'validator',
+      },
+    });
+  });
+
+  it('is idempotent: a second call returns the same consortium without new keys', async () => {
+    const first = await createConsortium({ home });
+    const certBefore = await readFile(first.identities[0]?.cert ?? '', 'utf8');
+    const second = await createConsortium({ home, orgs: ['Other'] });
+    expect(second).toEqual(first);
+    expect(await readFile(second.identities[0]?.cert ?? '', 'utf8')).toBe(certBefore);
+    expect(await loadNetworkConfig(home)).toEqual(first);
+  });
+
+  it('adds a member org with its own CA and refuses duplicate or malformed names', async () => {
+    await createConsortium({ home });
+    const updated = await addOrg({ home, name: 'Org4' });
+    expect(updated.identities.filter((entry) => entry.mspId === 'Org4MSP')).toHaveLength(5);
+    await expect(addOrg({ home, name: 'Org4' })).rejects.toThrow(NetworkConfigError);
+    await expect(addOrg({ home, name: '../evil' })).rejects.toThrow(/Invalid org name/);
+  });
+
+  it('tells the user to create the consortium when network.json is missing', async () => {
+    await expect(loadNetworkConfig(home)).rejects.toThrow(/decenter network up/);
+  });
+});
