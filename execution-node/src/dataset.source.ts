@@ -1,0 +1,107 @@
+import { seededRandom, type DataSpec, type Task } from '@decenter/core';
+import { fitCsvEncoding, openDataset, profileCsv, readCsv, type EncodingSpec } from '@decenter/data';
+import type { DataSource } from '@decenter/ml';
+import * as tf from '@tensorflow/tfjs';
+import { createReadStream } from 'node:fs';
+
+import { TrialFailedError } from './executor.errors';
+
+/** Examples held for shuffling: a data set up to this size is shuffled whole, bigger ones within a window. */
+export const DEFAULT_SHUFFLE_WINDOW = 65_536;
+
+/**
+ * Fits the input encoding on the training file only (standardization statistics, categories, classes), as
+ * the data package defines it. The encoding is saved with the model so that anyone scores data the same way.
+ */
+export async function fitEncoding(
+  format: DataSpec['format'],
+  trainFile: string,
+  data: DataSpec,
+  task: Task,
+): Promise<EncodingSpec> {
+  if (format !== 'csv') {
+    throw new TrialFailedError(
+      'INVALID_DATA',
+      `this execution node trains CSV data sets; the job's data is ${format}`,
+      {
+        hint: 'Run a node version that supports this format, or submit the data as CSV.',
+      },
+    );
+  }
+  const profile = await profileCsv(createReadStream(trainFile), { file: 'train', data, task });
+  return fitCsvEncoding(readCsv(createReadStream(trainFile), { file: 'train' }), { profile, data, task });
+}
+
+export interface StreamingSourceOptions {
+  files: string[];
+  data: DataSpec;
+  encoding: EncodingSpec;
+  batchSize: number;
+  /** Seed of the per-epoch shuffle; leave out to keep the file order (validation). */
+  shuffleSeed?: number;
+  shuffleWindow?: number;
+}
+
+/**
+ * A training data source read from disk every epoch in batches, never whole: examples pass through a
+ * seeded shuffle window (the whole set when it fits), so each epoch's order depends only on the seed and
+ * the epoch number, as replays and resumed runs require.
+ */
+export function streamingSource(options: StreamingSourceOptions): DataSource {
+  const width = options.encoding.inputShape.reduce((a, b) => a * b, 1);
+  const outWidth = options.encoding.label.kind === 'classes' ? options.encoding.label.classes.length : 1;
+  const window = options.shuffleSeed === undefined ? 1 : (options.shuffleWindow ?? DEFAULT_SHUFFLE_WINDOW);
+  return {
+    async *batches(epoch: number) {
+      const random =
+        options.shuffleSeed === undefined
+          ? undefined
+          : seededRandom((options.shuffleSeed + Math.imul(epoch, 0x9e3779b1)) >>> 0);
+      const pool: { x: Float32Array; y: Float32Array }[] = [];
+      let xs = new Float32Array(options.batchSize * width);
+      let ys = new Float32Array(options.batchSize * outWidth);
+      let count = 0;
+      const emit = (): { xs: tf.Tensor; ys: tf.Tensor } => {
+        const batch = {
+          xs: tf.tensor(xs.subarray(0, count * width), [count, ...options.encoding.inputShape]),
+          ys: tf.tensor2d(ys.subarray(0, count * outWidth), [count, outWidth]),
+        };
+        xs = new Float32Array(options.batchSize * width);
+        ys = new Float32Array(options.batchSize * outWidth);
+        count = 0;
+        return batch;
+      };
+      const place = (example: { x: Float32Array; y: Float32Array }): boolean => {
+        xs.set(example.x, count * width);
+        ys.set(example.y, count * outWidth);
+        count++;
+        return count === options.batchSize;
+      };
+      const takeRandom = (): { x: Float32Array; y: Float32Array } => {
+        const at = random === undefined ? 0 : Math.floor(random() * pool.length);
+        const last = pool.pop() as { x: Float32Array; y: Float32Array };
+        if (at >= pool.length) return last;
+        const picked = pool[at] as { x: Float32Array; y: Float32Array };
+        pool[at] = last;
+        return picked;
+      };
+      for await (const batch of openDataset({
+        format: options.data.format,
+        files: options.files,
+        spec: options.data,
+        encoding: options.encoding,
+        batchSize: 1024,
+      })) {
+        for (let i = 0; i < batch.count; i++) {
+          pool.push({
+            x: batch.xs.slice(i * width, (i + 1) * width),
+            y: batch.ys.slice(i * outWidth, (i + 1) * outWidth),
+          });
+          if (pool.length >= window && place(takeRandom())) yield emit();
+        }
+      }
+      while (pool.length > 0) if (place(takeRandom())) yield emit();
+      if (count > 0) yield emit();
+    },
+  };
+}

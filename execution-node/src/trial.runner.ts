@@ -1,0 +1,314 @@
+import { readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+
+import {
+  DecenterError,
+  parseJobSpec,
+  SpecValidationError,
+  type JobSpec,
+  type TrainingBackend,
+} from '@decenter/core';
+import { LedgerError, type CommitCandidateRequest, type JobRecord, type TrialRecord } from '@decenter/ledger';
+import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
+
+import { storageUri, type DataFetcher, type StorageLocation } from './data.fetcher';
+import { failureReason, TrialFailedError } from './executor.errors';
+import { LeaseRenewer } from './lease.renewer';
+import type { ProgressSink } from './progress.reporter';
+import {
+  buildSandboxArgs,
+  startTrainer,
+  trainerCodeDirs,
+  trainerEntry,
+  type RunningTrainer,
+} from './sandbox';
+import type { TrialStatus } from './status.store';
+import type { TrainerResult, TrialInput } from './trainer.protocol';
+
+/** The trial transactions a runner sends; JobsClient provides them. */
+export interface TrialLedgerPort {
+  renewLease(jobId: string, trialId: string): Promise<unknown>;
+  failTrial(jobId: string, trialId: string, reason: string): Promise<unknown>;
+  commitCandidate(jobId: string, trialId: string, request: CommitCandidateRequest): Promise<unknown>;
+}
+
+export interface TrialRunnerOptions {
+  ledger: TrialLedgerPort;
+  fetcher: DataFetcher;
+  storage: StorageBackend;
+  progress: ProgressSink;
+  /** This node, as storage principal (reads) and reader of what it uploads. */
+  principal: Principal;
+  trialsDir: string;
+  memoryMiB: number;
+  backends: TrainingBackend[];
+  maxDataBytes?: number;
+  maxModelParameters?: number;
+  leaseRenewFraction: number;
+  onStatus: (status: TrialStatus | undefined) => void;
+  log: (event: Record<string, unknown>) => void;
+}
+
+export type TrialOutcome = 'committed' | 'failed' | 'lost' | 'abandoned';
+
+function safeSegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full)));
+    else if (entry.isFile()) out.push(full);
+  }
+  return out.sort();
+}
+
+/** The job spec as the ledger committed it, refused with every problem named when it does not validate. */
+export function checkSpec(raw: unknown): JobSpec {
+  try {
+    return parseJobSpec(raw);
+  } catch (error) {
+    if (error instanceof SpecValidationError) {
+      throw new TrialFailedError('INVALID_SPEC', `the job spec is refused by this node: ${error.message}`, {
+        cause: error,
+        hint: 'Submit a new job whose model uses only allowlisted layers and valid fields.',
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Trains one claimed trial end to end: verified data, sandboxed training, upload, CommitCandidate. The
+ * lease is renewed all along; a trial whose lease is lost is abandoned without touching the ledger. A fault
+ * of the trial (refused spec or data, training error) is recorded with FailTrial and its reason; a ledger
+ * outage at the end leaves the trial to be reclaimed once its lease runs out.
+ */
+export class TrialRunner {
+  constructor(private readonly options: TrialRunnerOptions) {}
+
+  async run(job: JobRecord, trial: TrialRecord): Promise<TrialOutcome> {
+    const { options } = this;
+    const trialDir = path.join(options.trialsDir, safeSegment(job.jobId), safeSegment(trial.trialId));
+    const inputDir = path.join(trialDir, 'input');
+    const outputDir = path.join(trialDir, 'output');
+    const startedAt = new Date().toISOString();
+    const status: TrialStatus = {
+      jobId: job.jobId,
+      trialId: trial.trialId,
+      phase: 'fetching',
+      epoch: 0,
+      epochs: trial.hyperparameters.epochs,
+      startedAt,
+    };
+    const update = (patch: Partial<TrialStatus>): void => {
+      Object.assign(status, patch);
+      options.onStatus({ ...status });
+    };
+    // Set from the renewer's callback, which flow analysis cannot follow: hence an object.
+    const lease = { lost: false };
+    const isLost = (): boolean => lease.lost;
+    let trainer: RunningTrainer | undefined;
+    const renewer = new LeaseRenewer({
+      renew: () => options.ledger.renewLease(job.jobId, trial.trialId),
+      leaseSeconds: job.leaseSeconds,
+      fraction: options.leaseRenewFraction,
+      onLost: (error) => {
+        lease.lost = true;
+        options.log({
+          event: 'lease-lost',
+          jobId: job.jobId,
+          trialId: trial.trialId,
+          error: (error as Error).message,
+        });
+        trainer?.kill();
+      },
+      log: (event) => {
+        options.log({ ...event, jobId: job.jobId, trialId: trial.trialId });
+      },
+    });
+    renewer.start();
+    update({});
+    try {
+      const { manifest, location } = await options.fetcher.loadManifest(job);
+      const spec = checkSpec(await options.fetcher.loadSpec(job, manifest, location));
+      const train = options.fetcher.objectsOf(manifest, 'train');
+      const validation = options.fetcher.objectsOf(manifest, 'validation');
+      if (train.length !== 1 || validation.length !== 1) {
+        throw new TrialFailedError(
+          'INVALID_DATA',
+          `the manifest has ${train.length} train and ${validation.length} validation objects; this node trains one of each`,
+        );
+      }
+      const [trainObject, validationObject] = [train[0], validation[0]] as [
+        (typeof train)[0],
+        (typeof train)[0],
+      ];
+      const bytes = trainObject.size + validationObject.size;
+      if (options.maxDataBytes !== undefined && bytes > options.maxDataBytes) {
+        throw new TrialFailedError(
+          'FAILED_PRECONDITION',
+          `the trial needs ${bytes} bytes of data; this node accepts at most ${options.maxDataBytes}`,
+        );
+      }
+      const [trainFile, validationFile] = await Promise.all([
+        options.fetcher.materialize(trainObject, manifest, location, inputDir, `train.${spec.data.format}`),
+        options.fetcher.materialize(
+          validationObject,
+          manifest,
+          location,
+          inputDir,
+          `validation.${spec.data.format}`,
+        ),
+      ]);
+      const input: TrialInput = {
+        jobId: job.jobId,
+        trialId: trial.trialId,
+        spec,
+        hyperparameters: trial.hyperparameters,
+        seed: trial.seed,
+        backends: options.backends,
+        ...(options.maxModelParameters === undefined ? {} : { maxParameters: options.maxModelParameters }),
+        files: { train: trainFile, validation: validationFile },
+        checkpointDir: path.join(outputDir, 'checkpoints'),
+        modelDir: path.join(outputDir, 'model'),
+      };
+      await mkdir(outputDir, { recursive: true });
+      const trialJson = path.join(inputDir, 'trial.json');
+      await writeFile(trialJson, JSON.stringify(input));
+      if (isLost()) return 'lost';
+      update({ phase: 'training' });
+      trainer = startTrainer({
+        entry: trainerEntry(),
+        trialJson,
+        execArgv: buildSandboxArgs({
+          trialDir,
+          outputDir,
+          codeDirs: trainerCodeDirs(),
+          memoryMiB: options.memoryMiB,
+        }),
+        onMessage: (message) => {
+          if (message.type === 'started')
+            update({ backend: message.backend, epoch: message.resumedFromEpoch });
+          if (message.type === 'epoch') {
+            const report = message.report;
+            update({
+              epoch: report.epoch,
+              loss: report.loss,
+              samplesPerSecond: report.samplesPerSecond,
+              ...(report.metric === undefined ? {} : { metric: report.metric }),
+            });
+            const metrics: Record<string, number> = {
+              loss: report.loss,
+              samples_per_second: report.samplesPerSecond,
+            };
+            if (report.valLoss !== undefined) metrics['val_loss'] = report.valLoss;
+            if (report.metric !== undefined) metrics[spec.objective.metric] = report.metric;
+            void options.progress.report({
+              jobId: job.jobId,
+              trialId: trial.trialId,
+              epoch: report.epoch,
+              epochs: report.epochs,
+              metrics,
+            });
+          }
+        },
+        onOutput: (line) => {
+          options.log({ event: 'trainer-output', jobId: job.jobId, trialId: trial.trialId, line });
+        },
+      });
+      options.log({ event: 'trainer-started', jobId: job.jobId, trialId: trial.trialId, pid: trainer.pid });
+      const result = await trainer.result;
+      if (isLost()) return 'lost';
+      update({ phase: 'uploading' });
+      const artifactUri = await this.upload(job, trial, location, outputDir);
+      if (isLost()) return 'lost';
+      update({ phase: 'committing' });
+      await options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri));
+      options.log({
+        event: 'committed',
+        jobId: job.jobId,
+        trialId: trial.trialId,
+        modelHash: result.modelHash,
+      });
+      await rm(trialDir, { recursive: true, force: true });
+      return 'committed';
+    } catch (error) {
+      if (isLost()) return 'lost';
+      if (error instanceof LedgerError) {
+        // The ledger could not be reached or refused the commit: nothing to record; the lease expires.
+        options.log({
+          event: 'trial-abandoned',
+          jobId: job.jobId,
+          trialId: trial.trialId,
+          error: failureReason(error),
+        });
+        return 'abandoned';
+      }
+      const reason = failureReason(error);
+      options.log({ event: 'trial-failed', jobId: job.jobId, trialId: trial.trialId, reason });
+      try {
+        await options.ledger.failTrial(job.jobId, trial.trialId, reason);
+      } catch (ledgerError) {
+        options.log({
+          event: 'fail-trial-not-recorded',
+          jobId: job.jobId,
+          trialId: trial.trialId,
+          error: failureReason(ledgerError),
+        });
+        return 'abandoned';
+      }
+      await rm(trialDir, { recursive: true, force: true });
+      if (!(error instanceof DecenterError))
+        options.log({ event: 'unexpected-error', stack: (error as Error).stack });
+      return 'failed';
+    } finally {
+      trainer?.kill();
+      await renewer.stop();
+      options.onStatus(undefined);
+    }
+  }
+
+  /** Uploads the model and every checkpoint under `<job folder>/candidates/<trialId>/`. */
+  private async upload(
+    job: JobRecord,
+    trial: TrialRecord,
+    location: StorageLocation,
+    outputDir: string,
+  ): Promise<string> {
+    const { storage, principal } = this.options;
+    const policy: ReadPolicy = {
+      owner: { mspId: job.owner.mspId, id: job.owner.id },
+      readers: [
+        { kind: 'role', role: 'validator' },
+        { kind: 'org', mspId: job.owner.mspId },
+        { kind: 'identity', mspId: principal.mspId, id: principal.id },
+      ],
+    };
+    const base = `${location.prefix}/candidates/${safeSegment(trial.trialId)}`;
+    const files = await listFiles(outputDir);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const file = files[next++] as string;
+        const key = `${base}/${path.relative(outputDir, file).split(path.sep).join('/')}`;
+        await storage.putObject(location.bucket, key, createReadStream(file), { policy });
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    return storageUri(location, 'candidates', safeSegment(trial.trialId));
+  }
+}
+
+function candidateOf(result: TrainerResult, artifactUri: string): CommitCandidateRequest {
+  return {
+    modelHash: result.modelHash,
+    artifactUri: `${artifactUri}model/`,
+    checkpointHashes: result.checkpointHashes,
+    metrics: result.metrics,
+    backend: result.backend,
+  };
+}
