@@ -115,10 +115,11 @@ export async function storeObject(
 
   const hasher = new BlockHasher({ blockSize, ...(opts.pool === undefined ? {} : { pool: opts.pool }) });
   const written: string[] = [];
-  const parts: StoredObjectInfo[] = [];
+  // Parts being finished (flushed, fsynced, renamed) while the next one is already written.
+  const finishing: Promise<StoredObjectInfo>[] = [];
   let writer: PartWriter | undefined;
   const open = (): PartWriter => {
-    const key = singlePart ? base : partKey(base, parts.length);
+    const key = singlePart ? base : partKey(base, finishing.length);
     written.push(key);
     return new PartWriter(backend, bucket, key, opts);
   };
@@ -138,12 +139,15 @@ export async function storeObject(
         await Promise.all([writer.write(piece), hasher.update(piece)]);
         offset += n;
         if (writer.written === shardSize) {
-          parts.push(await writer.finish());
+          const done = writer.finish();
+          done.catch(() => undefined); // observed below, through Promise.all
+          finishing.push(done);
           writer = undefined;
         }
       }
     }
-    if (writer !== undefined || parts.length === 0) parts.push(await (writer ?? open()).finish());
+    if (writer !== undefined || finishing.length === 0) finishing.push((writer ?? open()).finish());
+    const parts = await Promise.all(finishing);
     writer = undefined;
     if (knownSize !== undefined && hasher.size !== knownSize) {
       throw new StorageError(
@@ -184,6 +188,7 @@ export async function storeObject(
     }
     if (typeof source === 'string') input.destroy();
     await hasher.abort();
+    await Promise.allSettled(finishing);
     await Promise.allSettled(written.map((key) => backend.deleteObject(bucket, key)));
     throw error;
   }
