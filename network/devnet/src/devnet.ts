@@ -11,6 +11,7 @@ import { DeliverServer } from './gateway/deliver.server';
 import { EndorserService } from './gateway/endorser.service';
 import { GatewayServer } from './gateway/gateway.server';
 import { QsccService } from './gateway/qscc.service';
+import { TransactionValidator } from './gateway/transaction.validator';
 import { loadPrivateKey, signLowS } from './identity/ecdsa';
 import { MspRegistry } from './identity/msp.registry';
 import { CommitterService } from './ledger/committer.service';
@@ -149,6 +150,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
         node: { address: endpoint, mspId: `${peerOrg}MSP` },
         msp,
         endorser,
+        validator: new TransactionValidator(config.channel, msp, endorser),
         committer,
         repo,
       }).implementation(),

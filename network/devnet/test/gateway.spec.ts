@@ -126,6 +126,29 @@ describe('devnet gateway with the real fabric-gateway client', () => {
     expect(status.code).toBe(StatusCode.PHANTOM_READ_CONFLICT);
   });
 
+  it('refuses to endorse a transaction id the ledger already holds, and commits a resubmission as DUPLICATE_TXID', async () => {
+    const proposal = contract.newProposal('Put', { arguments: ['once', '1'] });
+    const transaction = await proposal.endorse();
+    const commit = await transaction.submit();
+    expect((await commit.getStatus()).code).toBe(StatusCode.VALID);
+    await expect(proposal.endorse()).rejects.toThrow(EndorseError);
+
+    const height = await chainHeight();
+    await transaction.submit();
+    const blocks = await network.getBlockEvents({ startBlock: BigInt(height) });
+    try {
+      const block = (await blocks[Symbol.asyncIterator]().next()).value as common.Block;
+      const codes = block.getMetadata()?.getMetadataList_asU8()[
+        common.BlockMetadataIndex.TRANSACTIONS_FILTER
+      ];
+      expect(Array.from(codes ?? [])).toEqual([StatusCode.DUPLICATE_TXID]);
+    } finally {
+      blocks.close();
+    }
+    // The transaction id still reports its first, valid, commit.
+    expect((await commit.getStatus()).code).toBe(StatusCode.VALID);
+  });
+
   it('returns the chaincode error to the client as EndorseError and writes nothing', async () => {
     const before = await chainHeight();
     const error = await contract.submitTransaction('Fail', 'no such job').catch((err: unknown) => err);

@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import { common, gateway, ledger, orderer, peer } from '@hyperledger/fabric-protos';
+import { gateway, orderer, peer } from '@hyperledger/fabric-protos';
 import { AccessDeniedError, InvalidRequestError } from '../errors';
 import type { MspRegistry } from '../identity/msp.registry';
-import type { CommitterService, OrderedTx } from '../ledger/committer.service';
+import type { CommitterService } from '../ledger/committer.service';
 import type { LedgerRepository } from '../ledger/ledger.repository';
 import type { EndorserService } from './endorser.service';
+import type { TransactionValidator } from './transaction.validator';
 import { endorsementError, rpcError, type NodeInfo } from './grpc-errors';
 
 // Fabric's shim.ERRORTHRESHOLD: a chaincode response at or above it is an error, never endorsed.
@@ -15,6 +16,7 @@ export interface GatewayDeps {
   node: NodeInfo;
   msp: MspRegistry;
   endorser: EndorserService;
+  validator: TransactionValidator;
   committer: CommitterService;
   repo: LedgerRepository;
 }
@@ -107,81 +109,14 @@ export class GatewayServer {
     );
   };
 
-  /** Checks the client's envelope signature and the endorsement, then hands the transaction to ordering. */
+  /** Checks the client's envelope and the endorsement, then hands the transaction to ordering. */
   private async order(request: gateway.SubmitRequest): Promise<void> {
     const envelope = request.getPreparedTransaction();
     if (!envelope) throw new InvalidRequestError('a prepared transaction is required');
     if (request.getChannelId() !== this.deps.channel) {
       throw new InvalidRequestError(`channel '${request.getChannelId()}' not found`);
     }
-    let payload: common.Payload;
-    let channelHeader: common.ChannelHeader;
-    let signatureHeader: common.SignatureHeader;
-    let transaction: peer.Transaction;
-    try {
-      payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-      const header = payload.getHeader();
-      if (!header) throw new Error('missing header');
-      channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-      signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
-      transaction = peer.Transaction.deserializeBinary(payload.getData_asU8());
-    } catch (err) {
-      throw new InvalidRequestError('the prepared transaction is not a valid envelope', { cause: err });
-    }
-    if (channelHeader.getTxId() !== request.getTransactionId()) {
-      throw new InvalidRequestError('transaction id does not match the prepared transaction');
-    }
-    await this.deps.msp.authenticate(
-      signatureHeader.getCreator_asU8(),
-      envelope.getPayload_asU8(),
-      envelope.getSignature_asU8(),
-    );
-
-    let code: number = peer.TxValidationCode.VALID;
-    let rwset: ledger.rwset.TxReadWriteSet | null = null;
-    let event: peer.ChaincodeEvent | undefined;
-    try {
-      const action = transaction.getActionsList()[0];
-      if (!action) throw new Error('transaction has no action');
-      const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-      const endorsed = actionPayload.getAction();
-      if (!endorsed) throw new Error('missing endorsed action');
-      const prpBytes = endorsed.getProposalResponsePayload_asU8();
-      const endorsements = endorsed.getEndorsementsList();
-      // The endorsement policy of the devnet: at least one valid endorsement from a consortium peer.
-      let endorsedOk = endorsements.length > 0;
-      for (const endorsement of endorsements) {
-        try {
-          const endorser = endorsement.getEndorser_asU8();
-          const signature = endorsement.getSignature_asU8();
-          if (this.deps.endorser.consumeOwnEndorsement(endorser, prpBytes, signature)) continue;
-          await this.deps.msp.authenticate(
-            endorser,
-            Buffer.concat([prpBytes, endorser]),
-            endorsement.getSignature_asU8(),
-          );
-        } catch {
-          endorsedOk = false;
-        }
-      }
-      const prp = peer.ProposalResponsePayload.deserializeBinary(prpBytes);
-      const chaincodeAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-      rwset = ledger.rwset.TxReadWriteSet.deserializeBinary(chaincodeAction.getResults_asU8());
-      const eventBytes = chaincodeAction.getEvents_asU8();
-      if (eventBytes.length > 0) event = peer.ChaincodeEvent.deserializeBinary(eventBytes);
-      if (!endorsedOk) code = peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE;
-    } catch {
-      code = peer.TxValidationCode.BAD_PAYLOAD;
-    }
-    const tx: OrderedTx = {
-      txId: channelHeader.getTxId(),
-      envelope: envelope.serializeBinary(),
-      timestamp: channelHeader.getTimestamp(),
-      rwset,
-      event,
-      preValidationCode: code,
-    };
-    this.deps.committer.enqueue(tx);
+    this.deps.committer.enqueue(await this.deps.validator.validate(envelope, request.getTransactionId()));
   }
 
   commitStatus: grpc.handleUnaryCall<gateway.SignedCommitStatusRequest, gateway.CommitStatusResponse> = (
