@@ -16,6 +16,7 @@ import { rateLimits } from './middleware/rate-limit';
 import { RequestLogMiddleware } from './middleware/request-log.middleware';
 import { AccountsRepository } from './repositories/accounts.repository';
 import { AuditRepository } from './repositories/audit.repository';
+import { DatasetRepository } from './repositories/dataset.repository';
 import { LedgerRepository } from './repositories/ledger.repository';
 import { ProgressGrpcRepository } from './repositories/progress-grpc.repository';
 import { QueueRepository } from './repositories/queue.repository';
@@ -24,6 +25,7 @@ import { SessionRepository } from './repositories/session.repository';
 import { StorageRepository } from './repositories/storage.repository';
 import { UploadRepository } from './repositories/upload.repository';
 import { AuthService } from './services/auth.service';
+import { IngestService } from './services/ingest.service';
 import { DownloadService } from './services/download.service';
 import { EventsService } from './services/events.service';
 import { HealthService } from './services/health.service';
@@ -31,10 +33,12 @@ import { JobService } from './services/job.service';
 import { MetricsService } from './services/metrics.service';
 import { QueueName } from './services/queue.constants';
 import { UploadService } from './services/upload.service';
+import { IngestProcessor } from './workers/ingest.processor';
 
 const repositories = [
   AccountsRepository,
   AuditRepository,
+  DatasetRepository,
   LedgerRepository,
   ProgressGrpcRepository,
   QueueRepository,
@@ -48,6 +52,7 @@ const services = [
   DownloadService,
   EventsService,
   HealthService,
+  IngestService,
   JobService,
   MetricsService,
   UploadService,
@@ -73,6 +78,7 @@ export class AppModule implements NestModule {
       providers: [
         ...repositories,
         ...services,
+        IngestProcessor,
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         // Rate limits first, so refused sign-ins are limited too; then the session check.
         { provide: APP_GUARD, useClass: ThrottlerGuard },

@@ -154,6 +154,8 @@ export class UploadService implements OnModuleInit {
 
   private async onIncoming(req: IncomingMessage, id: string): Promise<void> {
     const user = this.userOf(req);
+    // tus calls this for a creation too, with the id it is about to create: nothing to own yet.
+    if (req.method === 'POST') return;
     const record = await this.uploads.findRecord(id);
     if (record === undefined) {
       throw refusal(

@@ -5,7 +5,8 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { NestApplicationContextOptions } from '@nestjs/common/interfaces/nest-application-context-options.interface';
 import { NestFactory } from '@nestjs/core';
 import { digestStream } from '@decenter/storage';
 
@@ -89,8 +90,7 @@ export async function startGateway(home: string, env: Record<string, string>): P
     },
     { repoRoot: home },
   );
-  const app = await NestFactory.create(AppModule.forRoot(config));
-  app.useLogger(false);
+  const app = await NestFactory.create(AppModule.forRoot(config), quiet());
   configureApp(app, config);
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address() as { port: number };
@@ -100,6 +100,13 @@ export async function startGateway(home: string, env: Record<string, string>): P
     url: `http://127.0.0.1:${String(address.port)}`,
     close: () => app.close(),
   };
+}
+
+/** Tests read results, not logs: Nest's own logger stays quiet. */
+function quiet(): NestApplicationOptions {
+  const options = new NestApplicationContextOptions();
+  options.logger = false;
+  return options;
 }
 
 export async function initialPassword(home: string, org: string, username: string): Promise<string> {

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import {
+  BLOCK_SIZE,
+  createHome,
+  merkleDigest,
+  removeHome,
+  signIn,
+  startGateway,
+  type Gateway,
+} from './support/gateway-harness';
+import { startRedis, type RedisServer } from './support/redis-server';
+import { createUpload, patch, patchAndCut, uploadOffset } from './support/tus-client';
+
+const MAX_FILE = 64 * 1024;
+const MAX_USER = 100 * 1024;
+
+describe('tus uploads (real Redis)', () => {
+  let redis: RedisServer;
+  let home: string;
+  let gateway: Gateway;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    home = await createHome([
+      { org: 'Org1', user: 'alice', role: 'member' },
+      { org: 'Org1', user: 'bob', role: 'member' },
+    ]);
+    gateway = await startGateway(home, {
+      GATEWAY_ORG: 'Org1',
+      REDIS_URL: redis.url,
+      UPLOAD_MAX_FILE_BYTES: String(MAX_FILE),
+      UPLOAD_MAX_USER_BYTES: String(MAX_USER),
+    });
+    alice = await signIn(gateway, home, 'Org1', 'alice');
+    bob = await signIn(gateway, home, 'Org1', 'bob');
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await redis.stop();
+    await removeHome(home);
+  });
+
+  const uploadFile = (id: string) => path.join(gateway.config.uploadDir, id);
+
+  it('stores an upload sent in chunks and accepts its declared digest', async () => {
+    const bytes = randomBytes(10 * BLOCK_SIZE + 123);
+    const created = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'train.csv',
+      digest: await merkleDigest(bytes),
+    });
+    expect(created.status).toBe(201);
+    const id = created.id ?? '';
+    let offset = 0;
+    for (const size of [3000, 5000, bytes.length - 8000]) {
+      const result = await patch(gateway.url, alice, id, offset, bytes.subarray(offset, offset + size));
+      expect(result.status).toBe(204);
+      offset = result.offset;
+    }
+    expect(offset).toBe(bytes.length);
+    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+  });
+
+  it('resumes an upload cut in the middle and completes it with the right digest', async () => {
+    const bytes = randomBytes(40 * 1024 + 7);
+    const created = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'big.idx',
+      digest: await merkleDigest(bytes),
+    });
+    const id = created.id ?? '';
+    await patchAndCut(gateway.url, alice, id, bytes, 17 * 1024);
+    const head = await uploadOffset(gateway.url, alice, id);
+    expect(head.status).toBe(200);
+    // Part of the body arrived and stays; the rest is still to come.
+    expect(head.offset).toBeGreaterThan(0);
+    expect(head.offset).toBeLessThan(bytes.length);
+    const rest = await patch(gateway.url, alice, id, head.offset, bytes.subarray(head.offset));
+    expect(rest.status).toBe(204);
+    expect(rest.offset).toBe(bytes.length);
+    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+  });
+
+  it('refuses a completed upload whose digest does not match, and deletes it', async () => {
+    const bytes = randomBytes(5000);
+    const declared = await merkleDigest(
+      Buffer.concat([bytes.subarray(0, 4999), Buffer.from([bytes[4999]! ^ 1])]),
+    );
+    const created = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'x.csv',
+      digest: declared,
+    });
+    const id = created.id ?? '';
+    const result = await patch(gateway.url, alice, id, 0, bytes);
+    expect(result.status).toBe(422);
+    const body = JSON.parse(result.body) as { code: string; message: string; hint: string };
+    expect(body.code).toBe('DIGEST_MISMATCH');
+    expect(body.message).toContain('was deleted');
+    expect(body.hint).toContain('upload it again');
+    await expect(access(uploadFile(id))).rejects.toThrow();
+    expect((await uploadOffset(gateway.url, alice, id)).status).toBe(404);
+  });
+
+  it('refuses a file over the per-file limit and uploads over the per-user limit', async () => {
+    const digest = '0'.repeat(64);
+    const tooBig = await createUpload(gateway.url, bob, MAX_FILE + 1, { filename: 'a', digest });
+    expect(tooBig.status).toBe(413);
+    const first = await createUpload(gateway.url, bob, MAX_FILE, { filename: 'a', digest });
+    expect(first.status).toBe(201);
+    const second = await createUpload(gateway.url, bob, MAX_USER - MAX_FILE + 1, { filename: 'b', digest });
+    expect(second.status).toBe(413);
+    expect(JSON.parse(second.body)).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    // Within what is left, a further upload is fine: the refused one reserved nothing.
+    const third = await createUpload(gateway.url, bob, MAX_USER - MAX_FILE, { filename: 'c', digest });
+    expect(third.status).toBe(201);
+    // Terminating an upload gives its bytes back.
+    const terminated = await fetch(`${gateway.url}/api/uploads/${third.id ?? ''}`, {
+      method: 'DELETE',
+      headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${bob}` },
+    });
+    expect(terminated.status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await createUpload(gateway.url, bob, 1000, { filename: 'd', digest })).status).toBe(201);
+  });
+
+  it('refuses uploads without filename or digest metadata, and without a session', async () => {
+    const noDigest = await createUpload(gateway.url, alice, 10, { filename: 'a.csv' });
+    expect(noDigest.status).toBe(400);
+    expect(JSON.parse(noDigest.body)).toMatchObject({ statusCode: 400, hint: expect.any(String) as unknown });
+    const badName = await createUpload(gateway.url, alice, 10, {
+      filename: '../etc/passwd',
+      digest: '0'.repeat(64),
+    });
+    expect(badName.status).toBe(400);
+    const anonymous = await fetch(`${gateway.url}/api/uploads`, {
+      method: 'POST',
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' },
+    });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("never lets one user see or touch another user's upload", async () => {
+    const bytes = randomBytes(100);
+    const created = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'mine.csv',
+      digest: await merkleDigest(bytes),
+    });
+    const id = created.id ?? '';
+    expect((await uploadOffset(gateway.url, bob, id)).status).toBe(404);
+    expect((await patch(gateway.url, bob, id, 0, bytes)).status).toBe(404);
+    expect((await uploadOffset(gateway.url, alice, id)).offset).toBe(0);
+  });
+});
