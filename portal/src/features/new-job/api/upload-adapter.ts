@@ -80,18 +80,34 @@ export function uploadError(error: Error): ApiError {
   });
 }
 
-export const tusUploadAdapter: UploadAdapter = (file, metadata, callbacks) => {
+export interface TusAdapterOptions {
+  /** The gateway's tus endpoint; `/api/uploads` on the portal's origin by default. */
+  endpoint?: string;
+  chunkSize?: number;
+  retryDelays?: number[];
+}
+
+export function createTusUploadAdapter(options: TusAdapterOptions = {}): UploadAdapter {
+  return (file, metadata, callbacks) => startTusUpload(file, metadata, callbacks, options);
+}
+
+function startTusUpload(
+  file: File,
+  metadata: Record<string, string>,
+  callbacks: UploadCallbacks,
+  options: TusAdapterOptions,
+): UploadHandle {
   const upload = new Upload(file, {
-    endpoint: apiUrl('/api/uploads'),
-    chunkSize: CHUNK_SIZE,
-    retryDelays: [0, 1_000, 3_000, 5_000, 10_000],
+    endpoint: options.endpoint ?? apiUrl('/api/uploads'),
+    chunkSize: options.chunkSize ?? CHUNK_SIZE,
+    retryDelays: options.retryDelays ?? [0, 1_000, 3_000, 5_000, 10_000],
     metadata,
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
     onBeforeRequest: (request) => {
       // The session is an HttpOnly cookie; cross-origin deployments need XHR to send it.
       const xhr: unknown = request.getUnderlyingObject();
-      if (xhr instanceof XMLHttpRequest) xhr.withCredentials = true;
+      if (typeof XMLHttpRequest !== 'undefined' && xhr instanceof XMLHttpRequest) xhr.withCredentials = true;
     },
     onProgress: callbacks.onProgress,
     onSuccess: () => {
@@ -126,4 +142,6 @@ export const tusUploadAdapter: UploadAdapter = (file, metadata, callbacks) => {
     },
     cancel: () => upload.abort(true),
   };
-};
+}
+
+export const tusUploadAdapter: UploadAdapter = createTusUploadAdapter();
