@@ -13,4 +13,5 @@ export * from './images/zip-reader';
 export * from './images/image-decoder';
 export * from './images/image-profile';
 export * from './images/image-split';
+export * from './images/zip-writer';
 export * from './dataset';

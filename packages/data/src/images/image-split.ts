@@ -1,31 +1,31 @@
-import { type SplitCounts, type SplitName, splitRecords, type SplitRatios } from '../split';
-import { type ImageEntry, readZipImages, type ZipLimits } from './zip-reader';
+import type { Writable } from 'node:stream';
 
-export interface ImageZipSplit {
-  counts: SplitCounts;
-  /** Entry names of each split, in archive order; `openDataset` reads a split through this list. */
-  entries: Record<SplitName, string[]>;
-}
+import { SPLITS, type SplitCounts, type SplitName, splitRecords, type SplitRatios } from '../split';
+import { type ImageEntry, readZipImages, type ZipLimits } from './zip-reader';
+import { ZipArchiveWriter } from './zip-writer';
 
 /**
- * Assigns the images of an archive to train / validation / holdout, stratified by class folder. The
- * archive is not rewritten: each split is the list of its entry names (the archive is read once here,
- * entry by entry, which also checks it for zip slip, links and bombs).
+ * Splits an image archive into three archives (same `class/name` paths), stratified by class folder, in
+ * one pass that reads and checks each entry once (zip slip, links, bombs). Separate archives let the
+ * holdout be sealed: trainers never receive its images.
  */
 export async function splitImageZip(
   path: string,
   options: { file: string; ratios: SplitRatios; seed: number; limits?: Partial<ZipLimits> },
-): Promise<ImageZipSplit> {
-  const entries: Record<SplitName, string[]> = { train: [], validation: [], holdout: [] };
+  outputs: Record<SplitName, Writable>,
+): Promise<SplitCounts> {
+  const writers = Object.fromEntries(SPLITS.map((s) => [s, new ZipArchiveWriter(outputs[s])])) as Record<
+    SplitName,
+    ZipArchiveWriter
+  >;
   const counts = await splitRecords<ImageEntry>(
     readZipImages(path, {
       file: options.file,
       ...(options.limits === undefined ? {} : { limits: options.limits }),
     }),
     { ratios: options.ratios, seed: options.seed, labelOf: (entry) => entry.className },
-    (split, entry) => {
-      entries[split].push(entry.name);
-    },
+    (split, entry) => writers[split].add(entry.name, entry.data),
   );
-  return { counts, entries };
+  await Promise.all(SPLITS.map((s) => writers[s].finish()));
+  return counts;
 }
