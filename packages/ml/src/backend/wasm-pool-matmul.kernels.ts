@@ -4,10 +4,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { findWasmKernel } from './wasm-conv.kernels';
 
 /**
- * Two more training kernels for the wasm backend: a `BatchMatMul` that transposes its operands in JS
+ * More training kernels for the wasm backend: a `BatchMatMul` that transposes its operands in JS
  * before calling the original XNNPACK kernel (whose transpose flags take a slow path, about 12x slower:
  * every Dense layer's gradient uses them), and a `MaxPoolGrad` that scatters each gradient to the
- * window's first maximum in one pass (the built-in one rescans every window per input pixel).
+ * window's first maximum in one pass (the built-in one rescans every window per input pixel), and a
+ * `Sum` for bias gradients (see columnSum).
  */
 
 type TensorInfo = tf.TensorInfo;
@@ -92,6 +93,9 @@ function maxPoolGrad(args: {
   out.fill(0);
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  // Channels innermost: each window position is scanned as one contiguous run of C values.
+  const best = new Float32Array(inChannels);
+  const where = new Int32Array(inChannels);
   let gi = 0;
   for (let n = 0; n < batchSize; n++) {
     const xBatch = n * inHeight * inWidth * inChannels;
@@ -99,26 +103,27 @@ function maxPoolGrad(args: {
       const hStart = oh * strideHeight - top;
       for (let ow = 0; ow < outWidth; ow++) {
         const wStart = ow * strideWidth - left;
-        for (let c = 0; c < inChannels; c++) {
-          // Same tie rule as the cpu backend: the first strictly greater value in row-major order wins.
-          let best = Number.NEGATIVE_INFINITY;
-          let bestIndex = -1;
-          for (let kh = 0; kh < filterHeight; kh++) {
-            const ih = hStart + kh * dilationHeight;
-            if (ih < 0 || ih >= inHeight) continue;
-            for (let kw = 0; kw < filterWidth; kw++) {
-              const iw = wStart + kw * dilationWidth;
-              if (iw < 0 || iw >= inWidth) continue;
-              const index = xBatch + (ih * inWidth + iw) * inChannels + c;
-              const value = x[index] ?? Number.NEGATIVE_INFINITY;
-              if (value > best || bestIndex < 0) {
-                best = value;
-                bestIndex = index;
+        where.fill(-1);
+        for (let kh = 0; kh < filterHeight; kh++) {
+          const ih = hStart + kh * dilationHeight;
+          if (ih < 0 || ih >= inHeight) continue;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const iw = wStart + kw * dilationWidth;
+            if (iw < 0 || iw >= inWidth) continue;
+            const base = xBatch + (ih * inWidth + iw) * inChannels;
+            for (let c = 0; c < inChannels; c++) {
+              const value = x[base + c] as number;
+              // Same tie rule as the cpu backend: the first strictly greater value in row-major order wins.
+              if ((where[c] as number) < 0 || value > (best[c] as number)) {
+                best[c] = value;
+                where[c] = base + c;
               }
             }
           }
-          const grad = g[gi++] ?? 0;
-          if (bestIndex >= 0) out[bestIndex] = (out[bestIndex] ?? 0) + grad;
+        }
+        for (let c = 0; c < inChannels; c++, gi++) {
+          const at = where[c] as number;
+          if (at >= 0) out[at] = (out[at] as number) + (g[gi] as number);
         }
       }
     }
@@ -126,9 +131,40 @@ function maxPoolGrad(args: {
   return dx;
 }
 
+/**
+ * `Sum` over every axis but the last (the bias gradient of every Dense and Conv layer): one pass adding
+ * rows into a C-long accumulator. The wasm kernel first transposes the whole tensor for this case.
+ */
+function columnSum(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as BackendWasm;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const leading = axes.length === rank - 1 && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || rank < 2 || !leading) return original(args);
+    const columns = x.shape[rank - 1] ?? 1;
+    const rows = tf.util.sizeFromShape(x.shape) / columns;
+    const out = backend.makeOutput(
+      keepDims ? [...x.shape.slice(0, -1).map(() => 1), columns] : [columns],
+      'float32',
+    );
+    const src = floats(backend, x);
+    // Accumulate in float64 like the reduction it replaces does in spirit: fewer rounding steps per column.
+    const sums = new Float64Array(columns);
+    for (let r = 0; r < rows; r++) {
+      const base = r * columns;
+      for (let c = 0; c < columns; c++) sums[c] = (sums[c] as number) + (src[base + c] as number);
+    }
+    floats(backend, out).set(sums);
+    return out;
+  };
+}
+
 let registered = false;
 
-/** Replaces `BatchMatMul` and `MaxPoolGrad` on the wasm backend (idempotent). */
+/** Replaces `BatchMatMul`, `Sum` and `MaxPoolGrad` on the wasm backend (idempotent). */
 export function registerWasmPoolMatMulKernels(): void {
   if (registered) return;
   const matMul = findWasmKernel('BatchMatMul');
@@ -136,6 +172,11 @@ export function registerWasmPoolMatMulKernels(): void {
   registered = true;
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ ...matMul, kernelFunc: transposingBatchMatMul(matMul.kernelFunc) });
+  const sum = findWasmKernel('Sum');
+  if (sum !== undefined) {
+    tf.unregisterKernel('Sum', 'wasm');
+    tf.registerKernel({ ...sum, kernelFunc: columnSum(sum.kernelFunc) });
+  }
   if (findWasmKernel('MaxPoolGrad') !== undefined) tf.unregisterKernel('MaxPoolGrad', 'wasm');
   tf.registerKernel({
     kernelName: 'MaxPoolGrad',
