@@ -140,6 +140,29 @@ describe('wasm training kernels', () => {
     expect(Array.from(actual.subarray(12, 15))).toEqual([4 + 7, 5 + 8, 6 + 9]);
   });
 
+  it('sums over leading axes (bias gradients) like the cpu backend, with and without keepDims', async () => {
+    const compute = (): number[][] =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(values(3 * 5 * 4 * 6, 10), [3, 5, 4, 6]);
+        return [
+          tf.sum(x, [0, 1, 2]),
+          tf.sum(x, [2, 0, 1], true),
+          tf.sum(x.reshape([60, 6]), 0),
+          tf.sum(x, [1, 2]),
+        ].map((t) => [...t.shape, ...Array.from(t.dataSync())]);
+      });
+    await initBackend('cpu');
+    const expected = compute();
+    await initBackend('wasm');
+    compute().forEach((result, i) => {
+      const reference = expected[i] ?? [];
+      expect(result).toHaveLength(reference.length);
+      result.forEach((v, j) => {
+        expect(v).toBeCloseTo(reference[j] ?? NaN, 4);
+      });
+    });
+  });
+
   it('transposed matrix products match the cpu backend', async () => {
     const a = values(6 * 4, 5);
     const b = values(4 * 5, 6);
