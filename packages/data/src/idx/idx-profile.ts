@@ -19,28 +19,13 @@ async function readAll(
   onBatch: (values: Float32Array) => void,
 ): Promise<IdxHeader> {
   let header: IdxHeader | undefined;
-  try {
-    for await (const batch of readIdx(await openMaybeGzip(file), {
-      file: name,
-      batchSize: 4096,
-      ...(limits === undefined ? {} : { limits }),
-      onHeader: (h) => (header = h),
-    })) {
-      onBatch(batch.values);
-    }
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new DataError(
-        { file: name },
-        `the gzip stream is damaged or cut short (${(error as Error).message})`,
-        {
-          cause: error,
-          hint: 'Upload the complete .gz file again.',
-        },
-      );
-    }
-    throw error;
+  for await (const batch of readIdx(await openMaybeGzip(file), {
+    file: name,
+    batchSize: 4096,
+    ...(limits === undefined ? {} : { limits }),
+    onHeader: (h) => (header = h),
+  })) {
+    onBatch(batch.values);
   }
   return header as IdxHeader;
 }

@@ -107,6 +107,28 @@ export async function* readIdx(
   options: { file: string; batchSize: number; limits?: IdxLimits; onHeader?: (header: IdxHeader) => void },
 ): AsyncGenerator<IdxBatch> {
   const { file, batchSize } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError('batchSize must be a positive integer');
+  try {
+    yield* readIdxUnchecked(source, options);
+  } catch (error) {
+    // zlib reports a damaged or cut-off .gz with codes such as Z_DATA_ERROR or Z_BUF_ERROR.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new DataError({ file }, `the gzip stream is damaged or cut short (${(error as Error).message})`, {
+        cause: error,
+        hint: 'Upload the complete .gz file again.',
+      });
+    }
+    throw error;
+  }
+}
+
+async function* readIdxUnchecked(
+  source: AsyncIterable<Uint8Array>,
+  options: { file: string; batchSize: number; limits?: IdxLimits; onHeader?: (header: IdxHeader) => void },
+): AsyncGenerator<IdxBatch> {
+  const { file, batchSize } = options;
   let pending = Buffer.alloc(0);
   let header: IdxHeader | undefined;
   let received = 0;
