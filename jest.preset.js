@@ -1,19 +1,19 @@
-// Shared Jest settings: SWC strips types (tsc -b checks them once for the whole repo), and
+// Shared Jest settings: ts-jest transpiles (tsc -b checks types once for the whole repo), and
 // workspace packages resolve to their TypeScript sources so tests never need a prior build.
+// ts-jest, not @swc/jest: the registry here lacks most of @swc/core's platform packages, which
+// leaves them out of the lockfile and makes `npm ci` refuse it.
 const path = require('node:path');
 
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.(t|j)sx?$': [
-      '@swc/jest',
+    '^.+\\.tsx?$': [
+      'ts-jest',
       {
-        jsc: {
-          parser: { syntax: 'typescript', decorators: true },
-          transform: { legacyDecorator: true, decoratorMetadata: true },
-          target: 'es2022',
-        },
-        module: { type: 'commonjs' },
+        tsconfig: path.join(__dirname, 'tsconfig.jest.json'),
+        // Transpile only: tsc -b checks types once for the whole repo; this keeps test start-up fast.
+        isolatedModules: true,
+        diagnostics: false,
       },
     ],
   },
