@@ -153,6 +153,11 @@ function describe(error: unknown): { name: string; code: string; message: string
   };
 }
 
+// A trainer whose node died must not train on as an orphan: the node's lease is gone with it.
+process.on('disconnect', () => {
+  process.exit(3);
+});
+
 const trialJson = process.argv[2];
 if (trialJson === undefined) {
   process.stderr.write('usage: trainer.main.js TRIAL_JSON\n');
