@@ -174,6 +174,45 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('trains a regression model and reports RMSE on the validation data', async () => {
+    // y = 2a - b + 0.5 on a fixed grid: an MLP fits it closely within a few epochs.
+    const points = Array.from({ length: 64 }, (_, i) => [((i % 8) - 3.5) / 4, (Math.floor(i / 8) - 3.5) / 4]);
+    const features = Float32Array.from(points.flat());
+    const targets = Float32Array.from(points.map(([a = 0, b = 0]) => 2 * a - b + 0.5));
+    const data = arrayDataSource({
+      features,
+      targets,
+      inputShape: [2],
+      task: 'regression',
+      batchSize: 8,
+      shuffleSeed: 1,
+    });
+    const validation = arrayDataSource({
+      features,
+      targets,
+      inputShape: [2],
+      task: 'regression',
+      batchSize: 64,
+    });
+    const model = await createModel(mlp, { inputShape: [2], task: 'regression', seed: 2 });
+    const result = await train({
+      model,
+      task: 'regression',
+      data,
+      validation,
+      objective: 'rmse',
+      hyperparameters: hp('adam', 30, 0.02),
+      seed: 2,
+    });
+    const first = result.history[0];
+    const last = result.history.at(-1);
+    expect(last?.metric).toBeLessThan(0.25);
+    expect(last?.metric).toBeLessThan(first?.metric ?? 0);
+    // For regression the validation loss is the MSE, the square of the RMSE objective.
+    expect(last?.valLoss).toBeCloseTo((last?.metric ?? NaN) ** 2, 6);
+    model.dispose();
+  });
+
   it('trains the cnn template on wasm deterministically', async () => {
     const count = 24;
     const features = new Float32Array(count * 8 * 8);
