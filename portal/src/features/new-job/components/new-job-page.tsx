@@ -5,6 +5,7 @@ import { ErrorMessage } from '../../../components/ui/error-message';
 import { PageHeader } from '../../../components/ui/page-header';
 import { ApiError } from '../../../lib/api-client';
 import { useCreateJob } from '../api/create-job';
+import { useUploadAdapter } from '../api/upload-adapter-context';
 import { defaultSpecFields, validateSpecFields, type SpecFields } from '../utils/spec-fields';
 import { FileDropZone } from './file-drop-zone';
 import { JobSummary } from './job-summary';
@@ -47,6 +48,7 @@ export function NewJobPage() {
   const [blocker, setBlocker] = useState<string | undefined>(undefined);
   const validation = useMemo(() => validateSpecFields(fields), [fields]);
   const createJob = useCreateJob();
+  const uploadAdapter = useUploadAdapter();
 
   useEffect(() => {
     try {
@@ -201,6 +203,7 @@ export function NewJobPage() {
               key={f.key}
               file={f.file}
               role={f.role}
+              adapter={uploadAdapter}
               onStatus={(status) => {
                 setStatus(f.key, status);
               }}

@@ -1,0 +1,126 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { cleanup, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { createMemoryRouter, RouterProvider } from 'react-router';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { UploadAdapter } from '../api/upload-adapter';
+import { UploadAdapterContext } from '../api/upload-adapter-context';
+import { NewJobPage } from './new-job-page';
+
+/** Finishes every upload at once, handing out upload ids in order. */
+function instantAdapter(metadata: Record<string, string>[]): UploadAdapter {
+  return (file, meta, callbacks) => ({
+    start: () => {
+      metadata.push(meta);
+      queueMicrotask(() => {
+        callbacks.onProgress(file.size, file.size);
+        callbacks.onSuccess(`up-${metadata.length}`);
+      });
+    },
+    pause: () => Promise.resolve(),
+    resume: () => undefined,
+    cancel: () => Promise.resolve(),
+  });
+}
+
+function renderPage(answer: { status: number; body: unknown }) {
+  const posted: unknown[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn((_input: RequestInfo | URL, init?: RequestInit) => {
+      posted.push(JSON.parse(typeof init?.body === 'string' ? init.body : 'null'));
+      return Promise.resolve(new Response(JSON.stringify(answer.body), { status: answer.status }));
+    }),
+  );
+  const metadata: Record<string, string>[] = [];
+  const router = createMemoryRouter(
+    [
+      { path: '/jobs/new', element: <NewJobPage /> },
+      { path: '/jobs/:jobId', element: <p>job page</p> },
+    ],
+    { initialEntries: ['/jobs/new'] },
+  );
+  render(
+    <QueryClientProvider client={new QueryClient()}>
+      <UploadAdapterContext.Provider value={instantAdapter(metadata)}>
+        <RouterProvider router={router} />
+      </UploadAdapterContext.Provider>
+    </QueryClientProvider>,
+  );
+  return { posted, metadata, router };
+}
+
+async function fillAndUpload(user: ReturnType<typeof userEvent.setup>) {
+  await user.type(screen.getByLabelText('Name'), 'Iris species');
+  await user.type(screen.getByLabelText('Label column'), 'species');
+  await user.upload(
+    screen.getByLabelText('Data files'),
+    new File(['sepal,species\n1,setosa\n'], 'iris.csv', { type: 'text/csv' }),
+  );
+  expect(await screen.findByText(/Uploaded and verified/)).toBeInTheDocument();
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('NewJobPage', () => {
+  it('uploads, summarizes and submits the spec with the upload ids, then opens the job', async () => {
+    const user = userEvent.setup();
+    const { posted, metadata, router } = renderPage({ status: 202, body: { jobId: 'job-9' } });
+
+    await user.click(screen.getByRole('button', { name: 'Review' }));
+    expect(screen.getByText('Fix the fields marked in red first.')).toBeInTheDocument();
+    expect(screen.getByLabelText('Name')).toHaveAccessibleDescription('must not be empty');
+
+    await fillAndUpload(user);
+    expect(metadata[0]).toMatchObject({ filename: 'iris.csv', role: 'data', filetype: 'text/csv' });
+    expect(metadata[0]?.digest).toMatch(/^[0-9a-f]{64}$/);
+
+    await user.click(screen.getByRole('button', { name: 'Review' }));
+    expect(screen.getByRole('heading', { name: 'Summary' })).toBeInTheDocument();
+    expect(screen.getByText(/iris\.csv \(/)).toBeInTheDocument();
+    expect(posted).toEqual([]);
+
+    await user.click(screen.getByRole('button', { name: 'Submit job' }));
+    expect(await screen.findByText('job page')).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe('/jobs/job-9');
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toMatchObject({
+      spec: { name: 'Iris species', task: 'classification', data: { format: 'csv', label: 'species' } },
+      uploads: { data: ['up-1'] },
+    });
+    expect(localStorage.getItem('decenter.new-job.draft.v1')).toBeNull();
+  });
+
+  it('shows the gateway field list when it refuses the spec', async () => {
+    const user = userEvent.setup();
+    renderPage({
+      status: 400,
+      body: {
+        statusCode: 400,
+        code: 'INVALID_SPEC',
+        message: 'Invalid job spec (1 problem)',
+        hint: 'Fix the fields listed above.',
+        issues: [{ path: 'data.label', message: 'column "species" is not in iris.csv' }],
+      },
+    });
+    await fillAndUpload(user);
+    await user.click(screen.getByRole('button', { name: 'Review' }));
+    await user.click(screen.getByRole('button', { name: 'Submit job' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Fix the fields listed above.');
+    expect(screen.getByText('data.label: column "species" is not in iris.csv')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Back to edit' })).toBeInTheDocument();
+  });
+
+  it('keeps the draft across a reload', async () => {
+    const user = userEvent.setup();
+    const first = renderPage({ status: 202, body: { jobId: 'x' } });
+    await user.type(screen.getByLabelText('Name'), 'Kept');
+    first.router.dispose();
+    cleanup();
+    renderPage({ status: 202, body: { jobId: 'x' } });
+    expect(screen.getByLabelText('Name')).toHaveValue('Kept');
+  });
+});
