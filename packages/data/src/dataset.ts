@@ -2,7 +2,7 @@ import type { DataFormat, DataSpec } from '@decenter/core';
 import { createReadStream } from 'node:fs';
 
 import { CsvRowEncoder } from './csv/csv-encoder';
-import { readCsv } from './csv/csv-reader';
+import { readCsvBatches } from './csv/csv-reader';
 import { type EncodingSpec, inputSize, outputSize } from './encoding';
 import { DataError } from './errors';
 import { type IdxBatch, type IdxHeader, openMaybeGzip, readIdx } from './idx/idx-reader';
@@ -107,13 +107,15 @@ async function* csvBatches(options: OpenDatasetOptions, batcher: Batcher): Async
   const file = options.files[0];
   if (file === undefined || options.files.length !== 1) throw new RangeError('CSV data sets are one file');
   let encoder: CsvRowEncoder | undefined;
-  for await (const row of readCsv(createReadStream(file, { highWaterMark: 1 << 20 }), {
+  for await (const rows of readCsvBatches(createReadStream(file, { highWaterMark: 1 << 20 }), {
     file,
     onHeader: (header) => (encoder = new CsvRowEncoder(options.encoding, header, file)),
   })) {
-    const slot = batcher.next();
-    (encoder as CsvRowEncoder).encode(row, slot.xs, slot.x, slot.ys, slot.y);
-    if (batcher.full()) yield batcher.take();
+    for (const row of rows) {
+      const slot = batcher.next();
+      (encoder as CsvRowEncoder).encode(row, slot.xs, slot.x, slot.ys, slot.y);
+      if (batcher.full()) yield batcher.take();
+    }
   }
 }
 

@@ -12,7 +12,8 @@ import type { CsvProfile } from './csv-schema';
  * data set so that a class that happens to be missing from training still has an output unit.
  */
 export async function fitCsvEncoding(
-  trainRows: AsyncIterable<CsvRow>,
+  /** Rows of the training split, one by one or in batches (`readCsv` or `readCsvBatches`). */
+  trainRows: AsyncIterable<CsvRow | CsvRow[]>,
   options: { profile: CsvProfile; data: DataSpec; task: Task },
 ): Promise<EncodingSpec> {
   const { profile, data, task } = options;
@@ -21,19 +22,21 @@ export async function fitCsvEncoding(
   const mean = featureIndex.map(() => 0);
   const m2 = featureIndex.map(() => 0);
   const categories = featureIndex.map(() => new Set<string>());
-  for await (const row of trainRows) {
-    featureIndex.forEach((index, k) => {
-      const value = row.values[index] ?? '';
-      if (profile.features[k]?.kind === 'numeric') {
-        const x = parseNumber(value.trim()) ?? NaN;
-        const n = ++(count[k] as number);
-        const delta = x - (mean[k] as number);
-        mean[k] = (mean[k] as number) + delta / n;
-        m2[k] = (m2[k] as number) + delta * (x - mean[k]);
-      } else {
-        categories[k]?.add(value);
-      }
-    });
+  for await (const item of trainRows) {
+    for (const row of Array.isArray(item) ? item : [item]) {
+      featureIndex.forEach((index, k) => {
+        const value = row.values[index] ?? '';
+        if (profile.features[k]?.kind === 'numeric') {
+          const x = parseNumber(value.trim()) ?? NaN;
+          const n = ++(count[k] as number);
+          const delta = x - (mean[k] as number);
+          mean[k] = (mean[k] as number) + delta / n;
+          m2[k] = (m2[k] as number) + delta * (x - mean[k]);
+        } else {
+          categories[k]?.add(value);
+        }
+      });
+    }
   }
   const features: FeatureEncoding[] = featureIndex.map((_index, k) => {
     const column = profile.features[k];

@@ -24,7 +24,7 @@ async function failure(input: string | Buffer, limits = {}): Promise<DataError> 
 describe('CSV parser', () => {
   it('reads quotes, escaped quotes, embedded line breaks, CRLF and a BOM', async () => {
     const records = await parse('\uFEFFa,b,c\r\n"x, y","say ""hi""","two\r\nlines"\r\n\r\n1,,3');
-    expect(records.map((r) => r.fields)).toEqual([
+    expect(records.map((r) => r.values)).toEqual([
       ['a', 'b', 'c'],
       ['x, y', 'say "hi"', 'two\r\nlines'],
       ['1', '', '3'],
@@ -86,7 +86,7 @@ describe('CSV parser', () => {
     expect(await failure(utf16)).toMatchObject({ message: expect.stringMatching(/UTF-16/) });
     // "é" split between two chunks is fine.
     const bytes = Buffer.from('a\né\n');
-    expect((await parse([bytes.subarray(0, 3), bytes.subarray(3)])).map((r) => r.fields)).toEqual([
+    expect((await parse([bytes.subarray(0, 3), bytes.subarray(3)])).map((r) => r.values)).toEqual([
       ['a'],
       ['é'],
     ]);
@@ -116,7 +116,7 @@ describe('CSV parser', () => {
             at = p;
           }
           chunks.push(bytes.subarray(at));
-          expect((await parse(chunks)).map((r) => r.fields)).toEqual(table);
+          expect((await parse(chunks)).map((r) => r.values)).toEqual(table);
         },
       ),
       { numRuns: 300 },

@@ -19,7 +19,7 @@ export const DEFAULT_CSV_LIMITS: CsvLimits = {
 };
 
 export interface CsvRecord {
-  fields: string[];
+  values: string[];
   /** 1-based line on which the record starts. */
   line: number;
 }
@@ -94,7 +94,7 @@ export class CsvParser {
   private endRecord(out: CsvRecord[]): void {
     this.endField();
     const blank = this.fields.length === 1 && this.fields[0] === '' && !this.quotedRecord;
-    if (!blank) out.push({ fields: this.fields, line: this.recordLine });
+    if (!blank) out.push({ values: this.fields, line: this.recordLine });
     this.fields = [];
     this.recordChars = 0;
     this.quotedRecord = false;

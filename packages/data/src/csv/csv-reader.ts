@@ -5,11 +5,8 @@ import { scanUtf8 } from './utf8';
 /** Bytes or text in pieces of any size: a file stream, an upload, or an array in tests. */
 export type ByteSource = AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
-export interface CsvRow {
-  values: string[];
-  /** 1-based line where the row starts. */
-  line: number;
-}
+/** A data row: its values and the 1-based line where it starts. */
+export type CsvRow = CsvRecord;
 
 export interface ReadCsvOptions {
   /** Name used in error messages. */
@@ -19,14 +16,18 @@ export interface ReadCsvOptions {
   onHeader?: (header: readonly string[]) => void;
 }
 
-/** Splits a byte stream into records, refusing non-UTF-8 bytes at the line and column where they occur. */
-export async function* readCsvRecords(
+/**
+ * Splits a byte stream into records, refusing non-UTF-8 bytes at the line and column where they occur.
+ * Records come in batches (those completed by one input chunk): one await per chunk, not per record,
+ * keeps parsing fast.
+ */
+export async function* readCsvRecordBatches(
   source: ByteSource,
   file: string,
   limits: Partial<CsvLimits> = {},
-): AsyncGenerator<CsvRecord> {
+): AsyncGenerator<CsvRecord[]> {
   const parser = new CsvParser(file, { ...DEFAULT_CSV_LIMITS, ...limits });
-  const out: CsvRecord[] = [];
+  let out: CsvRecord[] = [];
   let carry: Buffer = Buffer.alloc(0);
   let first = true;
   for await (const piece of source) {
@@ -51,7 +52,10 @@ export async function* readCsvRecords(
     const scanned = scanUtf8(bytes);
     const valid = scanned < 0 ? -scanned - 1 : scanned;
     parser.feed(bytes.toString('utf8', 0, valid), out);
-    yield* out.splice(0);
+    if (out.length > 0) {
+      yield out;
+      out = [];
+    }
     if (scanned >= 0 && scanned < bytes.length) invalidByte(file, parser, bytes[scanned] as number);
     carry = scanned < 0 ? Buffer.from(bytes.subarray(valid)) : Buffer.alloc(0);
   }
@@ -62,7 +66,15 @@ export async function* readCsvRecords(
     if (valid < carry.length) invalidByte(file, parser, carry[valid] as number);
   }
   parser.finish(out);
-  yield* out.splice(0);
+  if (out.length > 0) yield out;
+}
+
+export async function* readCsvRecords(
+  source: ByteSource,
+  file: string,
+  limits: Partial<CsvLimits> = {},
+): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvRecordBatches(source, file, limits)) yield* batch;
 }
 
 function invalidByte(file: string, parser: CsvParser, byte: number): never {
@@ -74,34 +86,44 @@ function invalidByte(file: string, parser: CsvParser, byte: number): never {
 }
 
 /**
- * Reads a CSV file with a header row: every row must have exactly as many fields as the header (ragged
- * rows are refused), header names must be unique and non-empty.
+ * Reads a CSV file with a header row, in batches of rows: every row must have exactly as many fields as
+ * the header (ragged rows are refused), header names must be unique and non-empty.
  */
-export async function* readCsv(source: ByteSource, options: ReadCsvOptions): AsyncGenerator<CsvRow> {
+export async function* readCsvBatches(source: ByteSource, options: ReadCsvOptions): AsyncGenerator<CsvRow[]> {
   const { file } = options;
   let header: string[] | undefined;
-  for await (const record of readCsvRecords(source, file, options.limits)) {
+  for await (const batch of readCsvRecordBatches(source, file, options.limits)) {
+    let start = 0;
     if (header === undefined) {
-      header = record.fields;
-      checkHeaderNames(header, file, record.line);
+      const first = batch[0] as CsvRecord;
+      header = first.values;
+      checkHeaderNames(header, file, first.line);
       options.onHeader?.(header);
-      continue;
+      start = 1;
     }
-    if (record.fields.length !== header.length) {
-      const column = Math.min(record.fields.length, header.length) + 1;
-      throw new DataError(
-        { file, line: record.line, column },
-        `row has ${record.fields.length} fields but the header has ${header.length}`,
-        { hint: 'Every row needs one value per header column; quote values that contain commas.' },
-      );
+    for (let i = start; i < batch.length; i++) {
+      const record = batch[i] as CsvRecord;
+      if (record.values.length !== header.length) {
+        const column = Math.min(record.values.length, header.length) + 1;
+        throw new DataError(
+          { file, line: record.line, column },
+          `row has ${record.values.length} fields but the header has ${header.length}`,
+          { hint: 'Every row needs one value per header column; quote values that contain commas.' },
+        );
+      }
     }
-    yield { values: record.fields, line: record.line };
+    if (start < batch.length) yield start === 0 ? batch : batch.slice(start);
   }
   if (header === undefined) {
     throw new DataError({ file, line: 1 }, 'the file is empty', {
       hint: 'Upload a CSV file with a header row.',
     });
   }
+}
+
+/** Row by row view of `readCsvBatches`. */
+export async function* readCsv(source: ByteSource, options: ReadCsvOptions): AsyncGenerator<CsvRow> {
+  for await (const batch of readCsvBatches(source, options)) yield* batch;
 }
 
 function checkHeaderNames(header: readonly string[], file: string, line: number): void {

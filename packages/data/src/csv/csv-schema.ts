@@ -2,7 +2,7 @@ import type { DataSpec, Task } from '@decenter/core';
 
 import { DataError } from '../errors';
 import type { CsvLimits } from './csv-parser';
-import { type ByteSource, isFormulaCell, parseNumber, readCsv } from './csv-reader';
+import { type ByteSource, isFormulaCell, parseNumber, readCsvBatches } from './csv-reader';
 
 export interface CsvColumns {
   features: string[];
@@ -101,63 +101,65 @@ export async function profileCsv(source: ByteSource, options: ProfileOptions): P
   const formulaCells: FormulaCell[] = [];
   let formulaCellCount = 0;
   let rows = 0;
-  for await (const row of readCsv(source, {
+  let used: number[] = [];
+  for await (const batch of readCsvBatches(source, {
     file,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     onHeader: (h) => {
       header = [...h];
       columns = resolveColumns(h, data, file);
-      const used = [...columns.featureIndex, columns.labelIndex];
+      used = [...columns.featureIndex, columns.labelIndex];
       numeric = used.map((index) => !data.categorical.includes(header[index]?.trim() ?? ''));
       distinct = used.map(() => new Set<string>());
     },
   })) {
-    const cols = columns as CsvColumns;
-    rows++;
-    const used = [...cols.featureIndex, cols.labelIndex];
-    for (let k = 0; k < used.length; k++) {
-      const index = used[k] as number;
-      const value = row.values[index] as string;
-      const name = header[index]?.trim() ?? '';
-      const isLabel = k === used.length - 1;
-      if (value.trim() === '') {
-        throw new DataError({ file, line: row.line, column: index + 1 }, `column "${name}" has no value`, {
-          hint: 'Missing values are not supported: fill them in or drop the row.',
-        });
-      }
-      const number = parseNumber(value.trim());
-      if (isLabel && task === 'regression' && number === undefined) {
-        throw new DataError(
-          { file, line: row.line, column: index + 1 },
-          `label "${value.slice(0, 40)}" is not a number`,
-          {
-            hint: 'A regression task needs a numeric label column.',
-          },
-        );
-      }
-      if (number === undefined) numeric[k] = false;
-      if (isLabel && task === 'classification') {
-        labelValues.add(value);
-        if (labelValues.size > maxCategories) {
+    for (const row of batch) {
+      rows++;
+      for (let k = 0; k < used.length; k++) {
+        const index = used[k] as number;
+        const value = row.values[index] as string;
+        const name = header[index]?.trim() ?? '';
+        const isLabel = k === used.length - 1;
+        if (value.trim() === '') {
+          throw new DataError({ file, line: row.line, column: index + 1 }, `column "${name}" has no value`, {
+            hint: 'Missing values are not supported: fill them in or drop the row.',
+          });
+        }
+        const number = parseNumber(value.trim());
+        if (isLabel && task === 'regression' && number === undefined) {
           throw new DataError(
             { file, line: row.line, column: index + 1 },
-            `label column "${name}" has more than ${maxCategories} classes`,
-            { hint: 'A label with this many values looks continuous: use a regression task.' },
+            `label "${value.slice(0, 40)}" is not a number`,
+            {
+              hint: 'A regression task needs a numeric label column.',
+            },
           );
         }
-      }
-      const set = distinct[k] as Set<string>;
-      if (set.size <= maxCategories) set.add(value);
-      if (!numeric[k] && set.size > maxCategories && !(isLabel && task === 'regression')) {
-        throw new DataError(
-          { file, line: row.line, column: index + 1 },
-          `column "${name}" has more than ${maxCategories} distinct text values`,
-          { hint: 'It looks like an identifier column: leave it out of data.features.' },
-        );
-      }
-      if (number === undefined && isFormulaCell(value)) {
-        formulaCellCount++;
-        if (formulaCells.length < maxReported) formulaCells.push({ line: row.line, column: index + 1, name });
+        if (number === undefined) numeric[k] = false;
+        if (isLabel && task === 'classification') {
+          labelValues.add(value);
+          if (labelValues.size > maxCategories) {
+            throw new DataError(
+              { file, line: row.line, column: index + 1 },
+              `label column "${name}" has more than ${maxCategories} classes`,
+              { hint: 'A label with this many values looks continuous: use a regression task.' },
+            );
+          }
+        }
+        const set = distinct[k] as Set<string>;
+        if (set.size <= maxCategories) set.add(value);
+        if (!numeric[k] && set.size > maxCategories && !(isLabel && task === 'regression')) {
+          throw new DataError(
+            { file, line: row.line, column: index + 1 },
+            `column "${name}" has more than ${maxCategories} distinct text values`,
+            { hint: 'It looks like an identifier column: leave it out of data.features.' },
+          );
+        }
+        if (number === undefined && isFormulaCell(value)) {
+          formulaCellCount++;
+          if (formulaCells.length < maxReported)
+            formulaCells.push({ line: row.line, column: index + 1, name });
+        }
       }
     }
   }
