@@ -47,6 +47,8 @@ export class ExecutorNode {
   private status: NodeStatus;
   private statusWrite: Promise<void> = Promise.resolve();
   private backends: TrainingBackend[];
+  /** Train + validation bytes per manifest hash, so a job's manifest is read once for the size check. */
+  private readonly dataBytes = new Map<string, number>();
 
   constructor(
     private readonly config: NodeConfig,
@@ -121,7 +123,7 @@ export class ExecutorNode {
         claimTrial: async (jobId, trialId) => (await jobs.claimTrial(jobId, trialId)).result,
       },
       concurrency: config.concurrency,
-      accepts: (job: JobRecord) => acceptsOrg(config, job.owner.mspId),
+      accepts: (job: JobRecord) => this.accepts(job, fetcher),
       run: async (job, trial) => {
         const key = `${job.jobId}/${trial.trialId}`;
         const trialRunner = new TrialRunner({
@@ -159,6 +161,35 @@ export class ExecutorNode {
     this.pollTimer = setInterval(() => {
       void this.scheduler?.requestScan();
     }, config.pollMs);
+  }
+
+  /**
+   * Whether to claim trials of `job`: its owner's org is one the node works for and its train + validation
+   * data fits the node's limit (read from the job's manifest before claiming, so a job too big for this
+   * node is left to others instead of being failed). A manifest that cannot be read or verified does not
+   * stop the claim: the trial then fails on the ledger with that reason.
+   */
+  private async accepts(job: JobRecord, fetcher: DataFetcher): Promise<boolean> {
+    if (!acceptsOrg(this.config, job.owner.mspId)) return false;
+    const limit = this.config.accepts.maxDataBytes;
+    if (limit === undefined) return true;
+    let bytes = this.dataBytes.get(job.manifestHash);
+    if (bytes === undefined) {
+      try {
+        const { manifest } = await fetcher.loadManifest(job);
+        bytes = manifest.objects
+          .filter((object) => object.role === 'train' || object.role === 'validation')
+          .reduce((sum, object) => sum + object.size, 0);
+        this.dataBytes.set(job.manifestHash, bytes);
+      } catch {
+        return true;
+      }
+    }
+    if (bytes > limit) {
+      this.log({ event: 'job-too-big', jobId: job.jobId, bytes, maxDataBytes: limit });
+      return false;
+    }
+    return true;
   }
 
   /** Stops claiming, lets running trials settle (or kills them with `abort`), and closes the ledger. */

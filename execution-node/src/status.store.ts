@@ -40,6 +40,19 @@ const nodeStatusSchema = z.object({
 export type TrialStatus = z.infer<typeof trialStatusSchema> & { backend?: TrainingBackend };
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
+/** A status file as read back, with whether its process still runs (a node killed with -9 says "running"). */
+export type NodeStatusView = NodeStatus & { alive: boolean };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
+}
+
 export function statusPath(nodeDir: string): string {
   return path.join(nodeDir, STATUS_FILE);
 }
@@ -63,7 +76,7 @@ export async function writeStatus(nodeDir: string, status: NodeStatus): Promise<
  * What `decenter node status` shows: the state the node at `$DECENTER_HOME/nodes/<org>-<user>` last wrote.
  * Returns undefined when the node never ran there.
  */
-export async function readNodeStatus(home: string, identity: string): Promise<NodeStatus | undefined> {
+export async function readNodeStatus(home: string, identity: string): Promise<NodeStatusView | undefined> {
   const [org, user] = identity.split('/');
   if (org === undefined || user === undefined || org === '' || user === '') {
     throw new ExecutorConfigError(`identity "${identity}" is not of the form ORG/USER`);
@@ -83,5 +96,6 @@ export async function readNodeStatus(home: string, identity: string): Promise<No
       hint: 'Restart the node: it rewrites its status file.',
     });
   }
-  return parsed.data;
+  const status = parsed.data;
+  return { ...status, alive: status.state !== 'stopped' && isAlive(status.pid) };
 }
