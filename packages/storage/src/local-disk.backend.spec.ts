@@ -63,6 +63,9 @@ describe('LocalDiskBackend', () => {
     expect(await keys('j1/')).toEqual(['j1/data/test.csv', 'j1/data/train.csv']);
     expect(await keys('j1/data/tr')).toEqual(['j1/data/train.csv']);
     expect(await keys('')).toHaveLength(3);
+    // A key that is a folder of other keys is not an object: deleting it changes nothing.
+    await backend.deleteObject('jobs', 'j1/data');
+    expect(await keys('j1/')).toHaveLength(2);
     expect(await backend.deletePrefix('jobs', 'j1/')).toBe(2);
     expect(await keys('')).toEqual(['j2/spec.json']);
     expect(await backend.headObject('jobs', 'j1/data/train.csv')).toBeUndefined();

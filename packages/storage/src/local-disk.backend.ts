@@ -213,9 +213,14 @@ export class LocalDiskBackend implements StorageBackend {
   }
 
   async deleteObject(bucket: string, key: string): Promise<void> {
-    const file = this.objectPath(bucket, key);
-    await fs.rm(file, { force: true });
-    await fs.rm(this.metaPath(bucket, key), { force: true });
+    // Deleting what is not there (or is a folder of other keys) is a no-op, as in S3.
+    for (const file of [this.objectPath(bucket, key), this.metaPath(bucket, key)]) {
+      try {
+        await fs.unlink(file);
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT', 'ENOTDIR', 'EISDIR', 'EPERM')) throw error;
+      }
+    }
     await this.pruneEmptyDirs(bucket, key);
   }
 
