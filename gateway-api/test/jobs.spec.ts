@@ -11,20 +11,9 @@ import {
 } from './support/gateway-harness';
 import { startRedis, type RedisServer } from './support/redis-server';
 import { createUpload, patch } from './support/tus-client';
+import { irisSpec } from './support/specs';
 
 const IRIS = path.join(__dirname, '../../fixtures/iris/iris.csv');
-
-export function irisSpec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'iris',
-    task: 'classification',
-    model: { kind: 'template', template: 'mlp' },
-    data: { format: 'csv', label: 'species' },
-    objective: { metric: 'accuracy' },
-    schedule: { trainingDeadline: '2099-01-01T00:00:00Z', validationDeadline: '2099-01-02T00:00:00Z' },
-    ...overrides,
-  };
-}
 
 async function upload(gateway: Gateway, token: string, bytes: Buffer, filename: string): Promise<string> {
   const created = await createUpload(gateway.url, token, bytes.length, {
