@@ -69,6 +69,48 @@ function transposingBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * The usual 2x2 / stride 2 pooling with every window inside the image, unrolled: four loads and three
+ * comparisons per output value (the tie rule is the general path's: the first maximum in row-major order).
+ */
+function maxPoolGrad2x2(
+  x: Float32Array,
+  g: Float32Array,
+  out: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const rowStride = inWidth * c;
+  let gi = 0;
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      const rowBase = (n * inHeight + 2 * oh) * rowStride;
+      for (let ow = 0; ow < outWidth; ow++) {
+        const a = rowBase + 2 * ow * c;
+        const b = a + c;
+        const d = a + rowStride;
+        const e = d + c;
+        for (let k = 0; k < c; k++, gi++) {
+          let at = a + k;
+          let best = x[at] as number;
+          const vb = x[b + k] as number;
+          if (vb > best) {
+            best = vb;
+            at = b + k;
+          }
+          const vd = x[d + k] as number;
+          if (vd > best) {
+            best = vd;
+            at = d + k;
+          }
+          if ((x[e + k] as number) > best) at = e + k;
+          out[at] = (out[at] as number) + (g[gi] as number);
+        }
+      }
+    }
+  }
+}
+
 function maxPoolGrad(args: {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
   backend: BackendWasm;
@@ -93,6 +135,21 @@ function maxPoolGrad(args: {
   out.fill(0);
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  const twoByTwo =
+    filterHeight === 2 &&
+    filterWidth === 2 &&
+    strideHeight === 2 &&
+    strideWidth === 2 &&
+    top === 0 &&
+    left === 0 &&
+    dilationHeight === 1 &&
+    dilationWidth === 1 &&
+    2 * outHeight <= inHeight &&
+    2 * outWidth <= inWidth;
+  if (twoByTwo) {
+    maxPoolGrad2x2(x, g, out, info);
+    return dx;
+  }
   // Channels innermost: each window position is scanned as one contiguous run of C values.
   const best = new Float32Array(inChannels);
   const where = new Int32Array(inChannels);
