@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ChaincodeError } from '../errors';
@@ -33,10 +33,30 @@ export function resolveServerCli(chaincodeDir: string): string {
   }
 }
 
+/** Fails early, with the fix, when the chaincode package is missing or has not been built. */
+export function checkChaincodePackage(chaincodeDir: string): void {
+  let main = 'index.js';
+  try {
+    const pkg = JSON.parse(readFileSync(join(chaincodeDir, 'package.json'), 'utf8')) as { main?: unknown };
+    if (typeof pkg.main === 'string') main = pkg.main;
+  } catch (err) {
+    throw new ChaincodeError(`No chaincode package at ${chaincodeDir} (package.json missing or invalid).`, {
+      cause: err,
+    });
+  }
+  const entry = join(chaincodeDir, main);
+  if (!existsSync(entry) && !existsSync(`${entry}.js`)) {
+    throw new ChaincodeError(
+      `Chaincode entry ${entry} does not exist: run \`npm run build\` in ${chaincodeDir}.`,
+    );
+  }
+}
+
 export interface ChaincodeProcessOptions {
   chaincodeDir: string;
   chaincodeId: string;
   port: number;
+  onLine: (line: string) => void;
   onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
@@ -67,7 +87,9 @@ export function spawnChaincodeServer(opts: ChaincodeProcessOptions): ChildProces
   );
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() !== '') process.stderr.write(`[chaincode] ${line}\n`);
+      if (line.trim() === '') continue;
+      process.stderr.write(`[chaincode] ${line}\n`);
+      opts.onLine(line);
     }
   };
   child.stdout.on('data', forward);

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { peer } from '@hyperledger/fabric-protos';
 import type { ChildProcess } from 'node:child_process';
 import { ChaincodeError } from '../errors';
-import { freePort, spawnChaincodeServer } from './chaincode.process';
+import { checkChaincodePackage, freePort, spawnChaincodeServer } from './chaincode.process';
 import { ShimRequestHandler } from './shim-handler';
 import type { TxSimulator } from './tx-simulator';
 
@@ -57,6 +57,8 @@ export class ChaincodeRuntime {
   private stopping = false;
   private restartDelay = 250;
   private restartTimer: NodeJS.Timeout | null = null;
+  private failStartup: ((err: Error) => void) | null = null;
+  private readonly recentOutput: string[] = [];
 
   constructor(private readonly opts: ChaincodeRuntimeOptions) {}
 
@@ -66,9 +68,18 @@ export class ChaincodeRuntime {
 
   /** Starts the chaincode server and resolves once the chaincode has registered. */
   async start(): Promise<void> {
+    checkChaincodePackage(this.opts.chaincodeDir);
     this.resetReady();
-    await this.launch();
-    await this.waitReady(READY_TIMEOUT_MS);
+    // A chaincode that dies before it first registers is broken, not unlucky: report it, do not retry.
+    const failed = new Promise<never>((_, reject) => {
+      this.failStartup = reject;
+    });
+    try {
+      await this.launch();
+      await this.waitReady(READY_TIMEOUT_MS, failed);
+    } finally {
+      this.failStartup = null;
+    }
   }
 
   private resetReady(): void {
@@ -83,6 +94,10 @@ export class ChaincodeRuntime {
       chaincodeDir: this.opts.chaincodeDir,
       chaincodeId: this.chaincodeId,
       port,
+      onLine: (line) => {
+        this.recentOutput.push(line);
+        if (this.recentOutput.length > 20) this.recentOutput.shift();
+      },
       onExit: (code, signal) => {
         if (this.child !== child) return;
         this.opts.log({ event: 'chaincode-exit', code, signal });
@@ -104,11 +119,14 @@ export class ChaincodeRuntime {
     this.connect(this.client);
   }
 
-  private connect(client: peer.ChaincodeClient): void {
-    client.waitForReady(Date.now() + READY_TIMEOUT_MS, (err) => {
+  // Polls in short waits so that no long-lived timer outlives a stopped devnet.
+  private connect(client: peer.ChaincodeClient, giveUpAt = Date.now() + READY_TIMEOUT_MS): void {
+    client.waitForReady(Date.now() + 1000, (err) => {
       if (this.client !== client || this.stopping) return;
       if (err) {
-        this.onDisconnect(new ChaincodeError('chaincode server did not start listening', { cause: err }));
+        if (Date.now() < giveUpAt) this.connect(client, giveUpAt);
+        else
+          this.onDisconnect(new ChaincodeError('chaincode server did not start listening', { cause: err }));
         return;
       }
       const stream = client.connect();
@@ -141,6 +159,14 @@ export class ChaincodeRuntime {
       this.inFlight.delete(key);
     }
     if (this.stopping) return;
+    if (this.failStartup) {
+      this.stopping = true;
+      const output = this.recentOutput.join('\n');
+      this.failStartup(
+        new ChaincodeError(`${err.message} before registering; its last output:\n${output}`, { cause: err }),
+      );
+      return;
+    }
     this.opts.log({ event: 'chaincode-restart', reason: err.message, delayMs: this.restartDelay });
     this.resetReady();
     this.restartTimer = setTimeout(() => {
@@ -168,6 +194,7 @@ export class ChaincodeRuntime {
       this.send(stream, Type.READY, '', '');
       this.restartDelay = 250;
       this.opts.log({ event: 'chaincode-ready', chaincodeId: this.chaincodeId });
+      this.recentOutput.length = 0;
       this.markReady();
       return;
     }
@@ -202,7 +229,7 @@ export class ChaincodeRuntime {
     );
   }
 
-  private async waitReady(timeoutMs: number): Promise<void> {
+  private async waitReady(timeoutMs: number, failed?: Promise<never>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -215,7 +242,7 @@ export class ChaincodeRuntime {
       }, timeoutMs);
     });
     try {
-      await Promise.race([this.ready, timeout]);
+      await Promise.race(failed ? [this.ready, timeout, failed] : [this.ready, timeout]);
     } finally {
       clearTimeout(timer);
     }

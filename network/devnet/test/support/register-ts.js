@@ -1,18 +1,20 @@
 'use strict';
 // Lets a child process run the devnet's TypeScript entry point directly (node -r this-file main.ts), so
-// the integration tests exercise main.ts without a prior build, exactly as jest's preset does for imports.
-const { transformSync } = require('@swc/core');
+// the integration tests exercise main.ts without a prior build. Transpile only, like the jest preset:
+// `tsc -b` checks the types once for the whole repository.
+const ts = require('typescript');
 const fs = require('node:fs');
 
 require.extensions['.ts'] = function compileTs(module, filename) {
-  const { code } = transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename,
-    jsc: {
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true },
-      target: 'es2022',
+  const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+    fileName: filename,
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
     },
-    module: { type: 'commonjs' },
   });
-  module._compile(code, filename);
+  module._compile(outputText, filename);
 };
