@@ -1,5 +1,5 @@
 import { DEFAULT_BLOCK_SIZE } from '@decenter/core';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 import { StorageError } from './errors';
 import { type HashPool, sharedHashPool } from './hash-pool';
@@ -73,6 +73,20 @@ export class BlockHasher {
       this.size += n;
       if (this.filled === this.blockSize) this.flush();
     }
+  }
+
+  /**
+   * Lets `read` write bytes straight into the current block buffer (no intermediate chunk, no copy);
+   * `read` returns how many bytes it wrote, 0 at the end of the input. Returns that count.
+   */
+  async fill(read: (into: Uint8Array) => Promise<number>): Promise<number> {
+    if (this.finished) throw new StorageError('FAILED_PRECONDITION', 'BlockHasher.fill after digest()');
+    this.current ??= await this.acquire();
+    const n = await read(this.current.subarray(this.filled, this.blockSize));
+    this.filled += n;
+    this.size += n;
+    if (this.filled === this.blockSize) this.flush();
+    return n;
   }
 
   private async acquire(): Promise<Uint8Array> {
@@ -157,6 +171,21 @@ export async function digestStream(
   return hasher.digest();
 }
 
-export function digestFile(file: string, options: BlockHasherOptions = {}): Promise<DigestResult> {
-  return digestStream(createReadStream(file, { highWaterMark: 1 << 20 }), options);
+/** Merkle digest of a file, read block by block straight into the hasher's reusable buffers. */
+export async function digestFile(file: string, options: BlockHasherOptions = {}): Promise<DigestResult> {
+  const handle = await open(file, 'r');
+  const hasher = new BlockHasher(options);
+  try {
+    while (
+      (await hasher.fill(async (into) => (await handle.read(into, 0, into.length, null)).bytesRead)) > 0
+    ) {
+      // each round reads up to the rest of one block
+    }
+  } catch (error) {
+    await hasher.abort();
+    throw error;
+  } finally {
+    await handle.close();
+  }
+  return hasher.digest();
 }
