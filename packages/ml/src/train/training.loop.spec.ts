@@ -213,6 +213,43 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('seeds GaussianNoise and dropout layers of a declared topology per step', async () => {
+    const spec: ModelSpec = {
+      kind: 'topology',
+      topology: {
+        class_name: 'Sequential',
+        config: {
+          name: 'noisy',
+          layers: [
+            {
+              class_name: 'GaussianNoise',
+              config: { name: 'noise', stddev: 0.3, batch_input_shape: [null, 4] },
+            },
+            { class_name: 'Dense', config: { name: 'hidden', units: 8, activation: 'relu' } },
+            { class_name: 'Dropout', config: { name: 'drop', rate: 0.3 } },
+            { class_name: 'Dense', config: { name: 'out', units: 3, activation: 'softmax' } },
+          ],
+        },
+      },
+    };
+    const run = async (seed: number) => {
+      const model = await createModel(spec, { ...shape, seed: 1 });
+      const result = await train({
+        model,
+        task: 'classification',
+        data: irisData(16, 1),
+        hyperparameters: hp('adam', 2),
+        seed,
+      });
+      model.dispose();
+      return result.weightsHash;
+    };
+    const first = await run(6);
+    expect(await run(6)).toBe(first);
+    // Same initial weights and data order, another trial seed: only the noise and dropout draws differ.
+    expect(await run(7)).not.toBe(first);
+  });
+
   it('trains the cnn template on wasm deterministically', async () => {
     const count = 24;
     const features = new Float32Array(count * 8 * 8);
