@@ -24,7 +24,7 @@ export interface OpenDatasetOptions {
   spec: DataSpec;
   encoding: EncodingSpec;
   batchSize?: number;
-  /** image-zip: read only these entries (a split from `splitImageZip`). */
+  /** image-zip: read only these entries of the archive (e.g. folds for cross-validation). */
   entries?: ReadonlySet<string>;
   zipLimits?: Partial<ZipLimits>;
 }
@@ -82,6 +82,12 @@ export async function* openDataset(options: OpenDatasetOptions): AsyncGenerator<
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError('batchSize must be a positive integer');
   const { encoding } = options;
+  if (options.spec.format !== options.format) {
+    throw new DataError(
+      { file: options.files[0] ?? '' },
+      `the job spec declares ${options.spec.format} data, not ${options.format}`,
+    );
+  }
   if (encoding.format !== options.format) {
     throw new DataError(
       { file: options.files[0] ?? '' },

@@ -108,6 +108,34 @@ describe('ingest building blocks end to end', () => {
     }
   });
 
+  it('refuses data that does not fit the spec or the encoding', async () => {
+    const data: DataSpec = jobSpecSchema.shape.data.parse({ format: 'csv', label: 'y' });
+    const file = path.join(dir, 'small.csv');
+    await writeFile(file, 'x,y\n1,a\n2,b\n');
+    const profile = await profileCsv(createReadStream(file), {
+      file: 'small.csv',
+      data,
+      task: 'classification',
+    });
+    const encoding = await fitCsvEncoding(readCsv(createReadStream(file), { file: 'small.csv' }), {
+      profile,
+      data,
+      task: 'classification',
+    });
+    const other = path.join(dir, 'other.csv');
+    await writeFile(other, 'x,y\n1,a\n3,zebra\n');
+    await expect(
+      collect(openDataset({ format: 'csv', files: [other], spec: data, encoding })),
+    ).rejects.toThrow(/other\.csv, line 3, column 2: label "zebra" is not one of the model's classes/);
+    await expect(
+      collect(openDataset({ format: 'idx', files: [file], spec: data, encoding })),
+    ).rejects.toThrow(/declares csv data, not idx/);
+    await writeFile(other, 'x,z\n1,a\n');
+    await expect(
+      collect(openDataset({ format: 'csv', files: [other], spec: data, encoding })),
+    ).rejects.toThrow(/lacks column "y"/);
+  });
+
   it('IDX: split a pair into three valid pairs and read them in batches', async () => {
     const n = 60;
     const images = buildIdx(
