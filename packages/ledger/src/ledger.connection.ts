@@ -45,13 +45,20 @@ async function readPem(path: string, what: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A connection's own subchannel: grpc-js otherwise shares one per target across clients, so a client
+ * opened after a peer restart would inherit the old client's reconnect backoff and fail fast.
+ */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+
 /** One gRPC client per peer: TLS when the peer has a root certificate, with hostAlias as the TLS name. */
 export async function newGrpcClient(peer: NetworkConfig['peer']): Promise<grpc.Client> {
   if (peer.tlsRootCert === null) {
-    return new grpc.Client(peer.endpoint, grpc.credentials.createInsecure());
+    return new grpc.Client(peer.endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
   const rootCert = await readPem(peer.tlsRootCert, 'peer TLS root certificate');
   return new grpc.Client(peer.endpoint, grpc.credentials.createSsl(rootCert), {
+    ...CHANNEL_OPTIONS,
     'grpc.ssl_target_name_override': peer.hostAlias,
   });
 }

@@ -11,7 +11,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 25, maxDelayMs: 1000 };
+/** Up to about 1.5 s of waiting in all: enough for a conflict storm to drain or a peer to come back. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 2000 };
 
 export interface RetryHooks {
   /** Called before each retry with the error that caused it. */

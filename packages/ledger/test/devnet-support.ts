@@ -35,15 +35,17 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   await ensureChaincodeBuilt();
   const home = await mkdtemp(join(tmpdir(), 'ledger-it-'));
   await createConsortium({ home });
-  const start = (): Promise<RunningDevnet> =>
-    startDevnet({ home, port: 0, chaincodeDir: CHAINCODE_DIR, blockTimeoutMs: 300, log: () => undefined });
+  const start = (port = 0): Promise<RunningDevnet> =>
+    startDevnet({ home, port, chaincodeDir: CHAINCODE_DIR, blockTimeoutMs: 300, log: () => undefined });
   const network: TestNetwork = {
     home,
     devnet: await start(),
     config: await loadNetworkConfig(join(home, 'network.json')),
+    /** Stops the devnet and starts it again on the same port, as a crash and restart would. */
     async restart() {
+      const port = Number(network.devnet.endpoint.split(':').pop());
       await network.devnet.stop();
-      network.devnet = await start();
+      network.devnet = await start(port);
       network.config = await loadNetworkConfig(join(home, 'network.json'));
     },
     async stop() {

@@ -1,3 +1,4 @@
+import { addOrg, createConsortium } from '@decenter/devnet';
 import { getChainInfo, loadNetworkConfig, withLedger, type NetworkConfig } from '@decenter/ledger';
 import { InvalidArgumentError, type Command } from 'commander';
 import { rm } from 'node:fs/promises';
@@ -100,7 +101,6 @@ export function registerNetworkCommands(program: Command, context: CommandContex
         enabled: reporter.isTTY,
       });
       progress.update(0);
-      const { createConsortium } = await import('@decenter/devnet');
       await createConsortium({ home });
       progress.update(1, 'starting devnet     ');
       const started = await startDevnetProcess(
@@ -219,7 +219,6 @@ export function registerNetworkCommands(program: Command, context: CommandContex
     .action(async (name: string, options: { home?: string }) => {
       const reporter = context.reporter();
       const home = context.home(options.home);
-      const { addOrg } = await import('@decenter/devnet');
       const updated = await addOrg({ home, name });
       const added = updated.identities.filter((identity) => identity.org === name);
       reporter.result(
