@@ -4,7 +4,7 @@ import { createMemoryRouter, RouterProvider } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { seriousViolations } from '../test/axe';
-import { populatedGateway, stubGatewayFetch } from '../test/fake-gateway';
+import { jobSummary, populatedGateway, stubGatewayFetch } from '../test/fake-gateway';
 import { routes } from './router';
 
 function renderAt(path: string) {
@@ -35,7 +35,9 @@ describe('pages', () => {
     const jobsCall = fetchMock.mock.calls
       .map(([input]) => (typeof input === 'string' ? input : ''))
       .find((u) => u.startsWith('/api/jobs'));
-    expect(jobsCall).toBe('/api/jobs?status=COMPLETED&owner=mine');
+    expect(jobsCall).toBe(
+      `/api/jobs?status=COMPLETED&owner=${encodeURIComponent('x509::/CN=alice/OU=client::/CN=ca.org1.example.com')}`,
+    );
     expect(await seriousViolations()).toEqual([]);
   });
 
@@ -47,6 +49,42 @@ describe('pages', () => {
     expect(screen.getByRole('link', { name: '#12' })).toHaveAttribute('href', '/ledger?block=12');
     expect(await screen.findByText(/t1 has the best mean holdout accuracy/)).toBeInTheDocument();
     expect(await seriousViolations()).toEqual([]);
+  });
+
+  it('follows the ingest while the ledger does not know the job yet, and shows where the data failed', async () => {
+    stubGatewayFetch({
+      ...populatedGateway(),
+      '/api/jobs/job-2/ingest': {
+        jobId: 'job-2',
+        state: 'failed',
+        progress: { stage: 'validate', percent: 5 },
+        attempts: 1,
+        error: {
+          code: 'INVALID_DATA',
+          message: 'Column "species" is not in the header.',
+          file: 'iris.csv',
+          line: 1,
+          hint: 'Set data.label to one of: sepal, petal.',
+        },
+      },
+    });
+    renderAt('/jobs/job-2');
+    expect(await screen.findByRole('heading', { level: 1, name: 'Preparing your job' })).toBeInTheDocument();
+    const alert = screen.getByRole('alert');
+    expect(alert).toHaveTextContent('Column "species" is not in the header.');
+    expect(alert).toHaveTextContent('In iris.csv, line 1.');
+    expect(alert).toHaveTextContent('Set data.label to one of: sepal, petal.');
+    expect(screen.getByText('Checking the files against the spec')).toBeInTheDocument();
+    expect(await seriousViolations()).toEqual([]);
+  });
+
+  it('reads a ledger page of jobs as @decenter/ledger returns it', async () => {
+    const table = populatedGateway();
+    table['/api/jobs'] = { jobs: [{ ...jobSummary, name: 'From the ledger' }], bookmark: '' };
+    stubGatewayFetch(table);
+    renderAt('/jobs');
+    expect(await screen.findByRole('link', { name: 'From the ledger' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Next page' })).not.toBeInTheDocument();
   });
 
   it('new job page is accessible', async () => {

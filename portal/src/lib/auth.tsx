@@ -12,6 +12,8 @@ export const userSchema = z.object({
   org: z.string().min(1),
   mspId: z.string().min(1),
   role: z.enum(ROLES),
+  /** The X.509 id the ledger records for this user (`Actor.id`): owner of their jobs. */
+  identityId: z.string().optional(),
 });
 export type User = z.infer<typeof userSchema>;
 

@@ -22,8 +22,14 @@ export function stubGatewayFetch(routes: Routes) {
 }
 
 const hex = (c: string) => c.repeat(64);
-export const alice = { username: 'alice', org: 'Org1', mspId: 'Org1MSP', role: 'member' };
 const aliceId = { mspId: 'Org1MSP', id: 'x509::/CN=alice/OU=client::/CN=ca.org1.example.com' };
+export const alice = {
+  username: 'alice',
+  org: 'Org1',
+  mspId: 'Org1MSP',
+  role: 'member',
+  identityId: aliceId.id,
+};
 const node = (name: string, mspId: string) => ({ mspId, id: `x509::/CN=${name}::/CN=ca` });
 
 export const jobSummary = {

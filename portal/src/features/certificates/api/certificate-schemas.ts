@@ -8,11 +8,14 @@ export const certificateSchema = z.object({
   owner: actorSchema,
   role: z.enum(CERTIFICATE_ROLES),
   jobId: z.string(),
-  modelHash: z.string(),
+  /** Not on the chaincode's record; the gateway adds it from the job's selection when it can. */
+  modelHash: z.string().optional(),
   tokenUri: z.string(),
   issuer: actorSchema,
   issuedAt: z.string(),
-  txId: z.string(),
+  /** The mint transaction, where the gateway knows it. */
+  txId: z.string().optional(),
+  trialIds: z.array(z.string()).optional(),
   revoked: z.boolean(),
   revokedReason: z.string().optional(),
   revokedAt: z.string().optional(),

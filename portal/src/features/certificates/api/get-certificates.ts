@@ -1,10 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
-import { z } from 'zod';
-
 import { apiRequest } from '../../../lib/api-client';
+import { listResponse } from '../../../lib/list-schema';
 import { certificateSchema } from './certificate-schemas';
 
-export const certificatesResponseSchema = z.object({ items: z.array(certificateSchema) });
+export const certificatesResponseSchema = listResponse(certificateSchema, 'certificates');
 
 /** The signed-in user's certificates. */
 export function useCertificates() {

@@ -77,18 +77,26 @@ export function VerifyCertificatePage() {
               <dd>{roleLabel(result.data.certificate.role)}</dd>
               <dt>Job</dt>
               <dd className="mono">{result.data.certificate.jobId}</dd>
-              <dt>Model hash</dt>
-              <dd className="mono">{result.data.certificate.modelHash}</dd>
+              {result.data.certificate.modelHash !== undefined && (
+                <>
+                  <dt>Model hash</dt>
+                  <dd className="mono">{result.data.certificate.modelHash}</dd>
+                </>
+              )}
               <dt>Issued</dt>
               <dd>
                 {formatDateTime(result.data.certificate.issuedAt)} by{' '}
                 {identityName(result.data.certificate.issuer.id)} ({result.data.certificate.issuer.mspId})
               </dd>
-              <dt>Mint transaction</dt>
-              <dd className="mono">
-                {result.data.certificate.txId}
-                {result.data.blockNumber !== undefined && ` (block #${result.data.blockNumber})`}
-              </dd>
+              {result.data.certificate.txId !== undefined && (
+                <>
+                  <dt>Mint transaction</dt>
+                  <dd className="mono">
+                    {result.data.certificate.txId}
+                    {result.data.blockNumber !== undefined && ` (block #${result.data.blockNumber})`}
+                  </dd>
+                </>
+              )}
               {result.data.certificate.revoked && (
                 <>
                   <dt>Revoked</dt>

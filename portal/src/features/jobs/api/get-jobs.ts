@@ -1,20 +1,18 @@
 import { JOB_STATUSES, type JobStatus } from '@decenter/core';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import { listResponse } from '../../../lib/list-schema';
 import { jobSummarySchema } from './job-schemas';
 
-export const jobsPageSchema = z.object({
-  items: z.array(jobSummarySchema),
-  /** Fabric's range-query bookmark for the next page; absent or empty on the last page. */
-  bookmark: z.string().optional(),
-});
+/** `{ jobs, bookmark }` as @decenter/ledger pages them, or `{ items, bookmark }`. */
+export const jobsPageSchema = listResponse(jobSummarySchema, 'jobs');
 export type JobsPage = z.infer<typeof jobsPageSchema>;
 
 export interface JobFilters {
   status?: JobStatus;
-  /** `mine` for the signed-in user's jobs, or an MSP id for an org's jobs. */
+  /** The owner's X.509 identity id (`Actor.id`). */
   owner?: string;
   bookmark?: string;
 }

@@ -12,10 +12,24 @@ describe('job events', () => {
     expect(parseJobEvent(JSON.stringify(payload), 'progress')).toEqual({ type: 'progress', ...payload });
   });
 
+  it('accepts the ledger events the gateway relays', () => {
+    const data = {
+      name: 'CandidateCommitted',
+      blockNumber: '12',
+      transactionId: 'tx1',
+      payload: { jobId: 'j' },
+    };
+    expect(parseJobEvent(JSON.stringify(data), 'ledger')).toMatchObject({
+      type: 'ledger',
+      name: 'CandidateCommitted',
+    });
+  });
+
   it('ignores what is not a known event', () => {
     expect(parseJobEvent('not json', 'message')).toBeUndefined();
     expect(parseJobEvent(JSON.stringify({ type: 'progress', trialId: 't1' }), 'message')).toBeUndefined();
     expect(parseJobEvent(JSON.stringify({ hello: 1 }), 'message')).toBeUndefined();
+    expect(parseJobEvent(JSON.stringify({ hello: 1 }), 'heartbeat')).toBeUndefined();
   });
 
   it('keeps epochs in order per trial and replaces a re-sent epoch', () => {

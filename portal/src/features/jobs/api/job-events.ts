@@ -13,13 +13,23 @@ export const progressEventSchema = z.object({
   epoch: z.number().int().min(0),
   metrics: z.record(z.string(), z.number()),
 });
-export const ledgerEventSchema = z.object({
+/** A chaincode event of the job (the gateway relays `{ name, transactionId, blockNumber, payload }`). */
+export const ledgerEventSchema = z.looseObject({
   type: z.literal('ledger'),
-  event: z.string(),
-  txId: z.string(),
-  blockNumber: z.number().int().min(0).optional(),
+  name: z.string().optional(),
+  transactionId: z.string().optional(),
+  blockNumber: z.union([z.number(), z.string()]).optional(),
 });
-export const jobEventSchema = z.discriminatedUnion('type', [progressEventSchema, ledgerEventSchema]);
+/** The job as the ledger holds it, sent once when the stream opens. */
+export const jobSnapshotEventSchema = z.looseObject({ type: z.literal('job') });
+/** Ingest progress (stage, percent) before the job is on the ledger. */
+export const ingestEventSchema = z.looseObject({ type: z.literal('ingest') });
+export const jobEventSchema = z.discriminatedUnion('type', [
+  progressEventSchema,
+  ledgerEventSchema,
+  jobSnapshotEventSchema,
+  ingestEventSchema,
+]);
 export type ProgressEvent = z.infer<typeof progressEventSchema>;
 export type JobEvent = z.infer<typeof jobEventSchema>;
 
@@ -73,7 +83,9 @@ export function useJobEvents(jobId: string, enabled: boolean) {
       const event = parseJobEvent(message.data, message.type);
       if (event === undefined) return;
       if (event.type === 'progress') setCurves((current) => addProgress(current, event));
-      else void queryClient.invalidateQueries({ queryKey: ['jobs', 'detail', jobId] });
+      // The snapshot is what was just fetched; any later ledger event changes the job.
+      else if (event.type !== 'job')
+        void queryClient.invalidateQueries({ queryKey: ['jobs', 'detail', jobId] });
     };
     source.onopen = () => {
       setState('open');
@@ -84,7 +96,7 @@ export function useJobEvents(jobId: string, enabled: boolean) {
     };
     source.addEventListener('message', onData);
     source.addEventListener('progress', onData);
-    source.addEventListener('ledger', onData);
+    for (const name of ['ledger', 'job', 'ingest']) source.addEventListener(name, onData);
     return () => {
       source.close();
     };

@@ -22,13 +22,14 @@ export const jobSummarySchema = z.object({
 });
 export type JobSummary = z.infer<typeof jobSummarySchema>;
 
+/** A trial as planned (the job record holds plans only) or as tracked (status, claimant). */
 export const trialSchema = z.object({
   trialId: z.string(),
   hyperparameters: z.record(z.string(), z.unknown()),
   seed: z.number(),
-  status: z.enum(TRIAL_STATUSES),
+  status: z.enum(TRIAL_STATUSES).optional(),
   claimedBy: actorSchema.optional(),
-  attempts: z.number().int().min(0),
+  attempts: z.number().int().min(0).optional(),
   failureReason: z.string().optional(),
 });
 export type Trial = z.infer<typeof trialSchema>;
@@ -49,8 +50,9 @@ export const scoreSchema = z.object({
   validator: actorSchema,
   verified: z.boolean(),
   rejectionReason: z.string().optional(),
-  metrics: metricsSchema,
-  objective: z.number(),
+  metrics: metricsSchema.default({}),
+  /** Absent when the validator rejected the candidate. */
+  objective: z.number().optional(),
   submittedAt: z.string(),
 });
 export type Score = z.infer<typeof scoreSchema>;
@@ -76,6 +78,7 @@ export const jobDetailSchema = jobSummarySchema.extend({
     minImprovement: z.number().optional(),
   }),
   quorum: z.number().int(),
+  validatorOrgs: z.array(z.string()).optional(),
   trainingDeadline: z.string(),
   validationDeadline: z.string(),
   selected: z
@@ -85,7 +88,8 @@ export const jobDetailSchema = jobSummarySchema.extend({
       metrics: metricsSchema,
       rule: z.string(),
       agreeingOrgs: z.array(z.string()),
-      txId: z.string(),
+      /** The finalize transaction; the ledger client fills it in when it can find it. */
+      txId: z.string().optional(),
       finalizedAt: z.string(),
     })
     .optional(),

@@ -5,19 +5,24 @@ import { ErrorMessage } from '../../../components/ui/error-message';
 import { Loading } from '../../../components/ui/loading';
 import { PageHeader } from '../../../components/ui/page-header';
 import { StatusBadge } from '../../../components/ui/status-badge';
+import { ApiError } from '../../../lib/api-client';
 import { useUser, type User } from '../../../lib/auth';
 import { formatDateTime, identityName, shorten } from '../../../lib/format';
 import { modelDownloadUrl, useJob } from '../api/get-job';
 import { useJobEvents } from '../api/job-events';
 import type { JobDetail } from '../api/job-schemas';
 import { Leaderboard } from './leaderboard';
+import { IngestPanel } from './ingest-panel';
 import { StatusTimeline } from './status-timeline';
 import { TrainingCurvesPanel } from './training-curves';
 import { WhyReport } from './why-report';
 
-/** The owner is the identity that created the job: same MSP and the user's certificate common name. */
+/** The owner is the identity that created the job (compared by certificate common name if no id is known). */
 function isOwner(job: JobDetail, user: User | null | undefined): boolean {
-  return user != null && job.owner.mspId === user.mspId && identityName(job.owner.id) === user.username;
+  if (user == null || job.owner.mspId !== user.mspId) return false;
+  return user.identityId === undefined
+    ? identityName(job.owner.id) === user.username
+    : job.owner.id === user.identityId;
 }
 
 export function JobPage() {
@@ -28,6 +33,9 @@ export function JobPage() {
   const events = useJobEvents(jobId, live);
 
   if (job.isPending) return <Loading label="Loading the job…" />;
+  if (job.isError && job.error instanceof ApiError && job.error.status === 404) {
+    return <IngestPanel jobId={jobId} notFound={job.error} />;
+  }
   if (job.isError) {
     return (
       <>

@@ -8,6 +8,7 @@ import { Loading } from '../../../components/ui/loading';
 import { PageHeader } from '../../../components/ui/page-header';
 import { ProgressBar } from '../../../components/ui/progress-bar';
 import { StatusBadge } from '../../../components/ui/status-badge';
+import { useUser } from '../../../lib/auth';
 import { formatDateTime, identityName } from '../../../lib/format';
 import { isJobStatus, useJobs, type JobFilters } from '../api/get-jobs';
 import type { JobSummary } from '../api/job-schemas';
@@ -23,9 +24,12 @@ export function JobsListPage() {
   const statusParam = params.get('status');
   const status = isJobStatus(statusParam) ? statusParam : undefined;
   const owner = params.get('owner') ?? '';
+  const me = useUser().data?.identityId;
   // Fabric pages forward only: keep the bookmarks seen so "Previous" can go back.
   const [bookmarks, setBookmarks] = useState<string[]>([]);
-  const filters: JobFilters = { status, owner: owner === '' ? undefined : owner, bookmark: bookmarks.at(-1) };
+  // "My jobs" is kept in the address as `owner=mine` and sent as the user's ledger identity.
+  const ownerId = owner === 'mine' ? me : owner === '' ? undefined : owner;
+  const filters: JobFilters = { status, owner: ownerId, bookmark: bookmarks.at(-1) };
   const jobs = useJobs(filters);
   const ids = { status: useId(), owner: useId() };
 
@@ -79,7 +83,7 @@ export function JobsListPage() {
             }}
           >
             <option value="">Everyone in the consortium</option>
-            <option value="mine">My jobs</option>
+            {me !== undefined && <option value="mine">My jobs</option>}
           </select>
         </div>
       </form>

@@ -16,9 +16,8 @@ export function rankCandidates(
 ): Row[] {
   const rows = candidates.map((candidate) => {
     const own = scores.filter((s) => s.trialId === candidate.trialId);
-    const accepted = own.filter((s) => s.verified);
-    const mean =
-      accepted.length === 0 ? undefined : accepted.reduce((sum, s) => sum + s.objective, 0) / accepted.length;
+    const values = own.flatMap((s) => (s.verified && s.objective !== undefined ? [s.objective] : []));
+    const mean = values.length === 0 ? undefined : values.reduce((sum, v) => sum + v, 0) / values.length;
     const verified = own.length === 0 ? undefined : own.every((s) => s.verified);
     return { candidate, scores: own, mean, verified };
   });

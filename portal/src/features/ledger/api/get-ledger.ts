@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import { listResponse } from '../../../lib/list-schema';
 
 export const blockSchema = z.object({
   number: z.number().int().min(0),
@@ -25,8 +26,8 @@ export const transactionSchema = z.object({
 });
 export type Transaction = z.infer<typeof transactionSchema>;
 
-export const blocksResponseSchema = z.object({ items: z.array(blockSchema) });
-export const transactionsResponseSchema = z.object({ items: z.array(transactionSchema) });
+export const blocksResponseSchema = listResponse(blockSchema, 'blocks');
+export const transactionsResponseSchema = listResponse(transactionSchema, 'transactions');
 
 export function useBlocks() {
   return useQuery({

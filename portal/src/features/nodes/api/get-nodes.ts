@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import { listResponse } from '../../../lib/list-schema';
 
 export const nodeSchema = z.object({
   node: z.object({ mspId: z.string(), id: z.string() }),
@@ -22,7 +23,7 @@ export const nodeSchema = z.object({
 });
 export type NodeInfo = z.infer<typeof nodeSchema>;
 
-export const nodesResponseSchema = z.object({ items: z.array(nodeSchema) });
+export const nodesResponseSchema = listResponse(nodeSchema, 'nodes');
 
 export function useNodes() {
   return useQuery({
