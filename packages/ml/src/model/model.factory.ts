@@ -10,6 +10,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 
 import { ModelSpecError } from '../ml.errors';
+import { estimateParameters } from './parameter.estimate';
 
 export interface ModelShape {
   /** Shape of one sample, without the batch axis: [features] for tables, [height, width, channels] for images. */
@@ -300,6 +301,16 @@ export async function createModel(spec: ModelSpec, shape: ModelShape): Promise<t
     model = spec.template === 'mlp' ? buildMlp(spec.options, shape) : buildCnn(spec.options, shape);
   } else {
     const topology = prepareTopology(spec.topology, shape.seed);
+    const planned = estimateParameters(topology, shape.inputShape);
+    const limit = Math.min(shape.maxParameters ?? Infinity, TOPOLOGY_LIMITS.maxParameters);
+    if (planned !== undefined && planned > limit) {
+      throw new ModelSpecError(
+        `the model topology would have ${planned} parameters; at most ${limit} are allowed`,
+        {
+          hint: 'Use fewer or smaller layers.',
+        },
+      );
+    }
     try {
       // The checks above are what make this cast safe: tfjs types topologies as its own JSON shape.
       model = await tf.models.modelFromJSON({ modelTopology: topology } as unknown as tf.io.ModelJSON);
