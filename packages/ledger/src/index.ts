@@ -3,6 +3,7 @@ export * from './error-mapping';
 export * from './retry';
 export * from './network-config';
 export * from './ledger.connection';
+export * from './ledger.environment';
 export * from './chaincode.client';
 export * from './ledger-records.schema';
 export * from './domain.mapper';

@@ -11,6 +11,7 @@ import {
   LedgerConnection,
   NodesClient,
   NotFoundError,
+  openLedger,
   subscribeEvents,
   toDomainError,
   ConflictError,
@@ -193,8 +194,10 @@ describe('ledger clients against the devnet and the real chaincode', () => {
     expect(info.height).toBeGreaterThan(jobC.blockNumber);
   });
 
-  it('pages through jobs with bookmarks', async () => {
-    const jobs = new JobsClient(await connect('Org2/user2'));
+  it('pages through jobs with bookmarks, connecting from the environment', async () => {
+    const connection = await openLedger({ env: { DECENTER_HOME: network.home }, identity: 'Org2/user2' });
+    open.push(connection);
+    const jobs = new JobsClient(connection);
     const first = await jobs.listJobs({ pageSize: 1 });
     expect(first.jobs.map((job) => job.jobId)).toEqual(['job-a']);
     expect(first.bookmark).not.toBe('');
