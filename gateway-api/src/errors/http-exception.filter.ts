@@ -10,6 +10,8 @@ export interface ErrorBody {
   message: string;
   hint: string;
   issues?: readonly { path: string; message: string }[];
+  /** Per-dependency results of a failed health check. */
+  details?: unknown;
 }
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -81,7 +83,21 @@ export function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const known = HTTP_CODES[status] ?? { code: `HTTP_${String(status)}`, hint: 'See the message.' };
-    return { statusCode: status, code: known.code, message: exception.message, hint: known.hint };
+    const body: ErrorBody = {
+      statusCode: status,
+      code: known.code,
+      message: exception.message,
+      hint: known.hint,
+    };
+    const response = exception.getResponse();
+    // Terminus reports which dependency is down under `details`; that is the point of the response.
+    if (typeof response === 'object' && 'details' in response) {
+      body.code = 'UNHEALTHY';
+      body.message = 'A dependency of the gateway is down.';
+      body.hint = 'See details: start Redis, the ledger peer or fix the storage folder, whichever is down.';
+      body.details = response.details;
+    }
+    return body;
   }
   if (isBodyParserError(exception)) {
     const status = exception.status;
