@@ -3,11 +3,12 @@ import {
   EndorseError,
   GatewayError,
   StatusCode,
+  hash,
   signers,
   type Contract,
   type Network,
 } from '@hyperledger/fabric-gateway';
-import { common } from '@hyperledger/fabric-protos';
+import { common, gateway as gatewayProtos, peer } from '@hyperledger/fabric-protos';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -147,6 +148,39 @@ describe('devnet gateway with the real fabric-gateway client', () => {
     }
     // The transaction id still reports its first, valid, commit.
     expect((await commit.getStatus()).code).toBe(StatusCode.VALID);
+  });
+
+  it('commits a transaction whose endorsement was made for another input as BAD_RESPONSE_PAYLOAD', async () => {
+    const genuine = await contract.newProposal('Put', { arguments: ['tamper', 'endorsed'] }).endorse();
+    const other = contract.newProposal('Put', { arguments: ['tamper', 'forged'] });
+    const otherInput = peer.Proposal.deserializeBinary(
+      gatewayProtos.ProposedTransaction.deserializeBinary(other.getBytes())
+        .getProposal()
+        ?.getProposalBytes_asU8() ?? new Uint8Array(0),
+    ).getPayload_asU8();
+
+    // Swap the endorsed input for another one, keep the endorsement, and sign the result as the client.
+    const prepared = gatewayProtos.PreparedTransaction.deserializeBinary(genuine.getBytes());
+    const envelope = prepared.getEnvelope() as common.Envelope;
+    const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+    const transaction = peer.Transaction.deserializeBinary(payload.getData_asU8());
+    const action = transaction.getActionsList()[0] as peer.TransactionAction;
+    const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+    const forgedInput = new peer.ChaincodeProposalPayload();
+    forgedInput.setInput(peer.ChaincodeProposalPayload.deserializeBinary(otherInput).getInput_asU8());
+    actionPayload.setChaincodeProposalPayload(forgedInput.serializeBinary());
+    action.setPayload(actionPayload.serializeBinary());
+    payload.setData(transaction.serializeBinary());
+    envelope.setPayload(payload.serializeBinary());
+    envelope.setSignature(new Uint8Array(0));
+
+    const identity = config.identities.find((entry) => entry.org === 'Org1' && entry.user === 'user1');
+    const sign = signers.newPrivateKeySigner(createPrivateKey(await readFile(identity?.key ?? '', 'utf8')));
+    const signature = await sign(hash.sha256(envelope.getPayload_asU8()));
+    const forged = conn.gateway.newSignedTransaction(prepared.serializeBinary(), signature);
+    const status = await (await forged.submit()).getStatus();
+    expect(status.code).toBe(StatusCode.BAD_RESPONSE_PAYLOAD);
+    await expect(contract.evaluateTransaction('Get', 'tamper')).rejects.toThrow(/does not exist/);
   });
 
   it('returns the chaincode error to the client as EndorseError and writes nothing', async () => {

@@ -1,8 +1,7 @@
 import { ledger } from '@hyperledger/fabric-protos';
 import type { Version } from '../ledger/keys';
+import type { NsRwSet } from '../ledger/rwset';
 import type { LedgerRepository, StateEntry } from '../ledger/ledger.repository';
-
-const kvrwset = ledger.rwset.kvrwset;
 
 interface RangeRead {
   startKey: string;
@@ -19,13 +18,6 @@ interface NsSet {
 
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-function toVersion(version: Version): ledger.rwset.kvrwset.Version {
-  const pb = new kvrwset.Version();
-  pb.setBlockNum(version.blockNum);
-  pb.setTxNum(version.txNum);
-  return pb;
 }
 
 /**
@@ -93,66 +85,20 @@ export class TxSimulator {
     return { entries, exhausted };
   }
 
-  hasWrites(): boolean {
-    for (const set of this.namespaces.values()) if (set.writes.size > 0) return true;
-    return false;
-  }
-
-  /** The TxReadWriteSet protobuf a peer puts in ChaincodeAction.results (sorted, like Fabric). */
-  toProto(): ledger.rwset.TxReadWriteSet {
-    const txRwSet = new ledger.rwset.TxReadWriteSet();
-    txRwSet.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
-    const names = [...this.namespaces.keys()].sort(compareKeys);
-    txRwSet.setNsRwsetList(
-      names.map((name) => {
-        const set = this.namespaces.get(name) as NsSet;
-        const kv = new kvrwset.KVRWSet();
-        kv.setReadsList(
-          [...set.reads.entries()]
-            .sort(([a], [b]) => compareKeys(a, b))
-            .map(([key, version]) => {
-              const read = new kvrwset.KVRead();
-              read.setKey(key);
-              if (version) read.setVersion(toVersion(version));
-              return read;
-            }),
-        );
-        kv.setRangeQueriesInfoList(
-          set.ranges.map((range) => {
-            const info = new kvrwset.RangeQueryInfo();
-            info.setStartKey(range.startKey);
-            info.setEndKey(range.endKey);
-            info.setItrExhausted(range.exhausted);
-            const rawReads = new kvrwset.QueryReads();
-            rawReads.setKvReadsList(
-              range.reads.map(({ key, version }) => {
-                const read = new kvrwset.KVRead();
-                read.setKey(key);
-                read.setVersion(toVersion(version));
-                return read;
-              }),
-            );
-            info.setRawReads(rawReads);
-            return info;
-          }),
-        );
-        kv.setWritesList(
-          [...set.writes.entries()]
-            .sort(([a], [b]) => compareKeys(a, b))
-            .map(([key, value]) => {
-              const write = new kvrwset.KVWrite();
-              write.setKey(key);
-              write.setIsDelete(value === null);
-              if (value !== null) write.setValue(value);
-              return write;
-            }),
-        );
-        const ns = new ledger.rwset.NsReadWriteSet();
-        ns.setNamespace(name);
-        ns.setRwset(kv.serializeBinary());
-        return ns;
-      }),
-    );
-    return txRwSet;
+  /** The read-write sets, sorted by namespace and key as Fabric's simulator emits them. */
+  toRwSets(): NsRwSet[] {
+    return [...this.namespaces.keys()].sort(compareKeys).map((name) => {
+      const set = this.namespaces.get(name) as NsSet;
+      return {
+        ns: name,
+        reads: [...set.reads.entries()]
+          .sort(([a], [b]) => compareKeys(a, b))
+          .map(([key, version]) => ({ key, version })),
+        ranges: set.ranges,
+        writes: [...set.writes.entries()]
+          .sort(([a], [b]) => compareKeys(a, b))
+          .map(([key, value]) => ({ key, value })),
+      };
+    });
   }
 }

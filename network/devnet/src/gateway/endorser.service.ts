@@ -6,6 +6,7 @@ import { AccessDeniedError, ChaincodeError, InvalidRequestError } from '../error
 import { sha256, signLowS } from '../identity/ecdsa';
 import type { MspRegistry, VerifiedIdentity } from '../identity/msp.registry';
 import type { LedgerRepository } from '../ledger/ledger.repository';
+import { encodeRwSet, type NsRwSet } from '../ledger/rwset';
 import type { QsccService } from './qscc.service';
 
 export interface ParsedProposal {
@@ -24,7 +25,15 @@ export interface ParsedProposal {
 export interface Simulation {
   response: peer.Response;
   event: peer.ChaincodeEvent | undefined;
-  results: Uint8Array;
+  rwsets: NsRwSet[];
+}
+
+/** What this peer signed, kept until the transaction is submitted so ordering need not decode it again. */
+export interface OwnEndorsement {
+  responsePayload: Uint8Array;
+  proposalHash: Buffer;
+  rwsets: NsRwSet[];
+  event: peer.ChaincodeEvent | undefined;
 }
 
 export interface PeerIdentity {
@@ -45,7 +54,7 @@ const MAX_REMEMBERED_ENDORSEMENTS = 10_000;
 
 /** The endorser: checks a signed proposal, runs it, and signs the result as the devnet's peer. */
 export class EndorserService {
-  private readonly endorsements = new Map<string, Uint8Array>();
+  private readonly endorsements = new Map<string, OwnEndorsement>();
 
   constructor(
     private readonly opts: {
@@ -127,7 +136,7 @@ export class EndorserService {
   async simulate(parsed: ParsedProposal): Promise<Simulation> {
     if (parsed.chaincodeName === 'qscc') {
       const response = await this.opts.qscc.invoke(parsed.input.getArgsList_asU8());
-      return { response, event: undefined, results: new Uint8Array(0) };
+      return { response, event: undefined, rwsets: [] };
     }
     if (parsed.chaincodeName !== this.opts.chaincodeName) {
       throw new ChaincodeError(`chaincode definition for '${parsed.chaincodeName}' not found`);
@@ -148,29 +157,34 @@ export class EndorserService {
     return {
       response,
       event: event && event.getEventName() !== '' ? event : undefined,
-      results: simulator.toProto().serializeBinary(),
+      rwsets: simulator.toRwSets(),
     };
   }
 
-  private remember(signature: Uint8Array, responsePayload: Uint8Array): void {
+  private remember(signature: Uint8Array, endorsement: OwnEndorsement): void {
     if (this.endorsements.size >= MAX_REMEMBERED_ENDORSEMENTS) {
       const oldest = this.endorsements.keys().next();
       if (!oldest.done) this.endorsements.delete(oldest.value);
     }
-    this.endorsements.set(Buffer.from(signature).toString('base64'), responsePayload);
+    this.endorsements.set(Buffer.from(signature).toString('base64'), endorsement);
   }
 
   /**
-   * True when this exact endorsement (same endorser, signature and signed payload) was produced by this
-   * peer: equivalent to verifying its signature, at the cost of a byte comparison. Each is used once.
+   * Returns what this peer signed when this exact endorsement (same endorser, signature and signed
+   * payload) is its own: equivalent to verifying the signature, at the cost of a byte comparison.
+   * Each endorsement is handed out once.
    */
-  consumeOwnEndorsement(endorser: Uint8Array, responsePayload: Uint8Array, signature: Uint8Array): boolean {
-    if (!Buffer.from(endorser).equals(this.opts.peer.serialized)) return false;
+  consumeOwnEndorsement(
+    endorser: Uint8Array,
+    responsePayload: Uint8Array,
+    signature: Uint8Array,
+  ): OwnEndorsement | null {
+    if (!Buffer.from(endorser).equals(this.opts.peer.serialized)) return null;
     const key = Buffer.from(signature).toString('base64');
     const remembered = this.endorsements.get(key);
-    if (!remembered || !Buffer.from(remembered).equals(responsePayload)) return false;
+    if (!remembered || !Buffer.from(remembered.responsePayload).equals(responsePayload)) return null;
     this.endorsements.delete(key);
-    return true;
+    return remembered;
   }
 
   /** Refuses a transaction id the ledger already holds, as the endorser does. */
@@ -184,7 +198,7 @@ export class EndorserService {
    */
   endorse(parsed: ParsedProposal, simulation: Simulation): common.Envelope {
     const action = new peer.ChaincodeAction();
-    action.setResults(simulation.results);
+    action.setResults(encodeRwSet(simulation.rwsets));
     if (simulation.event) action.setEvents(simulation.event.serializeBinary());
     action.setResponse(simulation.response);
     const chaincodeId = new peer.ChaincodeID();
@@ -193,13 +207,12 @@ export class EndorserService {
     action.setChaincodeId(chaincodeId);
 
     const responsePayload = new peer.ProposalResponsePayload();
-    responsePayload.setProposalHash(
-      sha256(
-        parsed.header.getChannelHeader_asU8(),
-        parsed.header.getSignatureHeader_asU8(),
-        parsed.payloadWithoutTransient,
-      ),
+    const proposalHash = sha256(
+      parsed.header.getChannelHeader_asU8(),
+      parsed.header.getSignatureHeader_asU8(),
+      parsed.payloadWithoutTransient,
     );
+    responsePayload.setProposalHash(proposalHash);
     responsePayload.setExtension$(action.serializeBinary());
     const responsePayloadBytes = responsePayload.serializeBinary();
 
@@ -207,7 +220,12 @@ export class EndorserService {
       this.opts.peer.key,
       Buffer.concat([responsePayloadBytes, this.opts.peer.serialized]),
     );
-    this.remember(signature, responsePayloadBytes);
+    this.remember(signature, {
+      responsePayload: responsePayloadBytes,
+      proposalHash,
+      rwsets: simulation.rwsets,
+      event: simulation.event,
+    });
     const endorsement = new peer.Endorsement();
     endorsement.setEndorser(this.opts.peer.serialized);
     endorsement.setSignature(signature);

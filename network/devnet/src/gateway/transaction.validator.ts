@@ -1,15 +1,16 @@
-import { common, ledger, peer } from '@hyperledger/fabric-protos';
+import { common, peer } from '@hyperledger/fabric-protos';
 import { InvalidRequestError } from '../errors';
 import { sha256 } from '../identity/ecdsa';
 import type { MspRegistry } from '../identity/msp.registry';
 import type { OrderedTx } from '../ledger/committer.service';
+import { parseRwSet, type NsRwSet } from '../ledger/rwset';
 import type { EndorserService } from './endorser.service';
 
 const Code = peer.TxValidationCode;
 
 interface EndorsedContent {
   code: number;
-  rwset: ledger.rwset.TxReadWriteSet | null;
+  rwsets: NsRwSet[] | null;
   event: peer.ChaincodeEvent | undefined;
 }
 
@@ -62,12 +63,12 @@ export class TransactionValidator {
       channelHeader.getTxId();
     const content = txIdValid
       ? await this.checkEndorsed(header, transaction)
-      : { code: Code.BAD_PROPOSAL_TXID, rwset: null, event: undefined };
+      : { code: Code.BAD_PROPOSAL_TXID, rwsets: null, event: undefined };
     return {
       txId: channelHeader.getTxId(),
       envelope: envelope.serializeBinary(),
       timestamp: channelHeader.getTimestamp(),
-      rwset: content.rwset,
+      rwsets: content.rwsets,
       event: content.event,
       preValidationCode: content.code,
     };
@@ -77,53 +78,66 @@ export class TransactionValidator {
     header: common.Header,
     transaction: peer.Transaction,
   ): Promise<EndorsedContent> {
-    const invalid = (code: number): EndorsedContent => ({ code, rwset: null, event: undefined });
+    const invalid = (code: number): EndorsedContent => ({ code, rwsets: null, event: undefined });
     const actions = transaction.getActionsList();
     const action = actions[0];
     if (!action || actions.length !== 1) return invalid(Code.NIL_TXACTION);
     let actionPayload: peer.ChaincodeActionPayload;
-    let prp: peer.ProposalResponsePayload;
-    let chaincodeAction: peer.ChaincodeAction;
     try {
       actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-      const endorsed = actionPayload.getAction();
-      if (!endorsed) return invalid(Code.BAD_PAYLOAD);
-      prp = peer.ProposalResponsePayload.deserializeBinary(endorsed.getProposalResponsePayload_asU8());
-      chaincodeAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
     } catch {
-      return invalid(Code.BAD_RESPONSE_PAYLOAD);
+      return invalid(Code.BAD_PAYLOAD);
     }
+    const endorsed = actionPayload.getAction();
+    if (!endorsed) return invalid(Code.BAD_PAYLOAD);
+    const prpBytes = endorsed.getProposalResponsePayload_asU8();
+    const endorsements = endorsed.getEndorsementsList();
+    // The devnet's endorsement policy: at least one endorsement, and every endorsement valid.
+    if (endorsements.length === 0) return invalid(Code.ENDORSEMENT_POLICY_FAILURE);
     // The endorsement must be for this proposal (same headers, same input), not one borrowed from another.
     const proposalHash = sha256(
       header.getChannelHeader_asU8(),
       header.getSignatureHeader_asU8(),
       actionPayload.getChaincodeProposalPayload_asU8(),
     );
-    if (!proposalHash.equals(prp.getProposalHash_asU8())) return invalid(Code.BAD_RESPONSE_PAYLOAD);
 
-    const endorsed = actionPayload.getAction() as peer.ChaincodeEndorsedAction;
-    const prpBytes = endorsed.getProposalResponsePayload_asU8();
-    const endorsements = endorsed.getEndorsementsList();
-    // The devnet's endorsement policy: at least one endorsement, and every endorsement valid.
-    if (endorsements.length === 0) return invalid(Code.ENDORSEMENT_POLICY_FAILURE);
+    const only = endorsements.length === 1 ? endorsements[0] : undefined;
+    const own = only
+      ? this.endorser.consumeOwnEndorsement(only.getEndorser_asU8(), prpBytes, only.getSignature_asU8())
+      : null;
+    if (own) {
+      if (!own.proposalHash.equals(proposalHash)) return invalid(Code.BAD_RESPONSE_PAYLOAD);
+      return { code: Code.VALID, rwsets: own.rwsets, event: own.event };
+    }
+
+    let chaincodeAction: peer.ChaincodeAction;
+    try {
+      const prp = peer.ProposalResponsePayload.deserializeBinary(prpBytes);
+      if (!proposalHash.equals(prp.getProposalHash_asU8())) return invalid(Code.BAD_RESPONSE_PAYLOAD);
+      chaincodeAction = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
+    } catch {
+      return invalid(Code.BAD_RESPONSE_PAYLOAD);
+    }
     for (const endorsement of endorsements) {
       const endorser = endorsement.getEndorser_asU8();
-      const signature = endorsement.getSignature_asU8();
-      if (this.endorser.consumeOwnEndorsement(endorser, prpBytes, signature)) continue;
       try {
-        await this.msp.authenticate(endorser, Buffer.concat([prpBytes, endorser]), signature);
+        await this.msp.authenticate(
+          endorser,
+          Buffer.concat([prpBytes, endorser]),
+          endorsement.getSignature_asU8(),
+        );
       } catch {
         return invalid(Code.ENDORSEMENT_POLICY_FAILURE);
       }
     }
-    let rwset: ledger.rwset.TxReadWriteSet;
+    let rwsets: NsRwSet[];
     try {
-      rwset = ledger.rwset.TxReadWriteSet.deserializeBinary(chaincodeAction.getResults_asU8());
+      rwsets = parseRwSet(chaincodeAction.getResults_asU8());
     } catch {
       return invalid(Code.BAD_RWSET);
     }
     const eventBytes = chaincodeAction.getEvents_asU8();
     const event = eventBytes.length > 0 ? peer.ChaincodeEvent.deserializeBinary(eventBytes) : undefined;
-    return { code: Code.VALID, rwset, event };
+    return { code: Code.VALID, rwsets, event };
   }
 }

@@ -5,6 +5,7 @@ import { compareKeys } from '../chaincode/tx-simulator';
 import { blockHeaderHash, buildBlock, genesisEnvelope, type BlockSigner } from './block.builder';
 import type { Version } from './keys';
 import type { BlockCommit, LedgerRepository, TxEntry } from './ledger.repository';
+import type { NsRwSet } from './rwset';
 
 const Code = peer.TxValidationCode;
 
@@ -12,7 +13,7 @@ export interface OrderedTx {
   txId: string;
   envelope: Uint8Array;
   timestamp: Timestamp | undefined;
-  rwset: ledger.rwset.TxReadWriteSet | null;
+  rwsets: NsRwSet[] | null;
   event: peer.ChaincodeEvent | undefined;
   /** VALID, or the code already known before ordering (e.g. a failed endorsement check). */
   preValidationCode: number;
@@ -32,9 +33,9 @@ function overlayKey(ns: string, key: string): string {
   return `${ns}\u0000${key}`;
 }
 
-function sameVersion(a: Version | null, b: ledger.rwset.kvrwset.Version | undefined): boolean {
+function sameVersion(a: Version | null, b: Version | null): boolean {
   if (!a || !b) return !a && !b;
-  return a.blockNum === b.getBlockNum() && a.txNum === b.getTxNum();
+  return a.blockNum === b.blockNum && a.txNum === b.txNum;
 }
 
 /**
@@ -156,10 +157,10 @@ export class CommitterService {
   private async rerunRange(
     overlay: Overlay,
     ns: string,
-    info: ledger.rwset.kvrwset.RangeQueryInfo,
+    range: NsRwSet['ranges'][number],
   ): Promise<{ key: string; version: Version }[]> {
-    const start = info.getStartKey();
-    const end = info.getEndKey();
+    const start = range.startKey;
+    const end = range.endKey;
     const merged = new Map<string, Version>();
     for (const entry of await this.repo.getStateRange(ns, start, end)) merged.set(entry.key, entry.version);
     for (const [okey, update] of overlay) {
@@ -176,26 +177,23 @@ export class CommitterService {
   }
 
   private async validate(tx: OrderedTx, overlay: Overlay): Promise<number> {
-    if (tx.preValidationCode !== Code.VALID || !tx.rwset) return tx.preValidationCode;
-    for (const nsSet of tx.rwset.getNsRwsetList()) {
-      const ns = nsSet.getNamespace();
-      const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(nsSet.getRwset_asU8());
-      for (const read of kv.getReadsList()) {
-        if (!sameVersion(this.currentVersion(overlay, ns, read.getKey()), read.getVersion())) {
+    if (tx.preValidationCode !== Code.VALID || !tx.rwsets) return tx.preValidationCode;
+    for (const set of tx.rwsets) {
+      for (const read of set.reads) {
+        if (!sameVersion(this.currentVersion(overlay, set.ns, read.key), read.version)) {
           return Code.MVCC_READ_CONFLICT;
         }
       }
-      for (const range of kv.getRangeQueriesInfoList()) {
-        const recorded = range.getRawReads()?.getKvReadsList() ?? [];
-        let now = await this.rerunRange(overlay, ns, range);
+      for (const range of set.ranges) {
+        let now = await this.rerunRange(overlay, set.ns, range);
         // A range the chaincode stopped reading early is checked only up to where it stopped.
-        if (!range.getItrExhausted()) now = now.slice(0, recorded.length);
+        if (!range.exhausted) now = now.slice(0, range.reads.length);
         const changed =
-          now.length !== recorded.length ||
-          now.some(
-            (entry, i) =>
-              entry.key !== recorded[i]?.getKey() || !sameVersion(entry.version, recorded[i].getVersion()),
-          );
+          now.length !== range.reads.length ||
+          now.some((entry, i) => {
+            const recorded = range.reads[i];
+            return !recorded || entry.key !== recorded.key || !sameVersion(entry.version, recorded.version);
+          });
         if (changed) return Code.PHANTOM_READ_CONFLICT;
       }
     }
@@ -224,22 +222,19 @@ export class CommitterService {
       if (code === Code.DUPLICATE_TXID) continue;
       seen.add(tx.txId);
       commit.txs.push({ txId: tx.txId, txNum, code });
-      if (code !== Code.VALID || !tx.rwset) continue;
+      if (code !== Code.VALID || !tx.rwsets) continue;
 
       const version: Version = { blockNum, txNum };
-      for (const nsSet of tx.rwset.getNsRwsetList()) {
-        const ns = nsSet.getNamespace();
-        const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(nsSet.getRwset_asU8());
-        for (const write of kv.getWritesList()) {
-          const value = write.getIsDelete() ? null : write.getValue_asU8();
-          overlay.set(overlayKey(ns, write.getKey()), { version, value });
-          commit.writes.push({ ns, key: write.getKey(), value, version });
+      for (const { ns, writes } of tx.rwsets) {
+        for (const { key, value } of writes) {
+          overlay.set(overlayKey(ns, key), { version, value });
+          commit.writes.push({ ns, key, value, version });
           const modification = new ledger.queryresult.KeyModification();
           modification.setTxId(tx.txId);
           modification.setIsDelete(value === null);
           if (value) modification.setValue(value);
           if (tx.timestamp) modification.setTimestamp(tx.timestamp);
-          commit.history.push({ ns, key: write.getKey(), version, modification });
+          commit.history.push({ ns, key, version, modification });
         }
       }
       if (tx.event && tx.event.getEventName() !== '') commit.events.addEvents(tx.event);
