@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Hashing and ingest throughput on one file, beside cat / sha256sum / openssl on the same file.
-// Usage: npx tsc -b packages/storage && node packages/storage/bench/hash.bench.cjs [FILE] [SIZE_MIB] [RUNS]
+// Usage: npx tsc -b packages/storage && [SHARD_MIB=2048] node packages/storage/bench/hash.bench.cjs [FILE] [SIZE_MIB] [RUNS]
 // Every measurement runs in its own process under /usr/bin/time, which reports its wall time, CPU time
 // and peak RSS. The cores may be shared with other work: MiB per CPU-second is the figure that other
 // processes disturb least, and each tool's best of RUNS runs is kept.
@@ -22,7 +22,7 @@ async function child(mode, file, workDir) {
     await backend.createBucket('bench');
     await storage.storeObject(backend, 'bench', 'job', 'data.bin', file, {
       role: 'train',
-      shardSize: 256 * MiB,
+      shardSize: Number(process.env.SHARD_MIB || 2048) * MiB,
     });
   } else {
     throw new Error(`unknown mode ${mode}`);

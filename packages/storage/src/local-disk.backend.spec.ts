@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -109,6 +109,23 @@ describe('LocalDiskBackend', () => {
     expect(await backend.headObject('jobs', 'short.bin')).toBeUndefined();
     expect(await readdir(path.join(root, 'jobs', 'tmp'))).toEqual([]);
     expect(await readdir(path.join(root, 'jobs', 'objects'))).toEqual([]);
+  });
+
+  it('copies a local file or a slice of it, all or nothing', async () => {
+    const file = path.join(root, 'source.bin');
+    await writeFile(file, '0123456789');
+    expect((await backend.putFile('jobs', 'whole', file)).size).toBe(10);
+    expect(await text(await backend.getObject('jobs', 'whole'))).toBe('0123456789');
+    expect((await stat(path.join(root, 'jobs', 'objects', 'whole'))).mode & 0o777).toBe(0o600);
+    await backend.putFile('jobs', 'slice', file, { start: 3, end: 7, contentType: 'text/plain' });
+    expect(await text(await backend.getObject('jobs', 'slice'))).toBe('3456');
+    await expect(backend.putFile('jobs', 'bad', file, { start: 5, end: 11 })).rejects.toThrow(/outside/);
+    await expect(backend.putFile('jobs', 'bad', file, { expectedSize: 9 })).rejects.toMatchObject({
+      name: 'SizeMismatchError',
+    });
+    await expect(backend.putFile('jobs', 'bad', path.join(root, 'missing.bin'))).rejects.toThrow(/ENOENT/);
+    expect(await backend.headObject('jobs', 'bad')).toBeUndefined();
+    expect(await readdir(path.join(root, 'jobs', 'tmp'))).toEqual([]);
   });
 
   it('keeps the old bytes when a replacement fails', async () => {

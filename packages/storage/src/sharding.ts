@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 
-import { BlockHasher, checkBlockSize } from './block-hasher';
+import { BlockHasher, checkBlockSize, digestFile } from './block-hasher';
 import { StorageError } from './errors';
 import type { HashPool } from './hash-pool';
 import { merkleRoot } from './merkle';
@@ -110,6 +110,9 @@ export async function storeObject(
   const blocksPerPart = checkShardLayout(blockSize, shardSize);
   const base = validateKey(prefix === '' ? name : `${prefix.replace(/\/+$/, '')}/${name}`);
   const knownSize = typeof source === 'string' ? (await stat(source)).size : opts.size;
+  if (typeof source === 'string' && canPutFile(backend)) {
+    return storeFile(backend, bucket, base, name, source, knownSize ?? 0, opts, blockSize, shardSize);
+  }
   const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source;
   const singlePart = knownSize !== undefined && knownSize <= shardSize;
 
@@ -189,6 +192,84 @@ export async function storeObject(
     if (typeof source === 'string') input.destroy();
     await hasher.abort();
     await Promise.allSettled(finishing);
+    await Promise.allSettled(written.map((key) => backend.deleteObject(bucket, key)));
+    throw error;
+  }
+}
+
+type FileBackend = StorageBackend & Required<Pick<StorageBackend, 'putFile'>>;
+
+function canPutFile(backend: StorageBackend): backend is FileBackend {
+  return typeof backend.putFile === 'function';
+}
+
+/**
+ * File sources on a backend with `putFile`: the parts are copied by the backend (in the kernel where it
+ * can) while the same file is hashed, block by block, in the worker pool; each byte is still hashed once.
+ * The file must not change while it is stored (ingest stores files it owns); a change of size is detected.
+ */
+async function storeFile(
+  backend: FileBackend,
+  bucket: string,
+  base: string,
+  name: string,
+  file: string,
+  size: number,
+  opts: StoreObjectOptions,
+  blockSize: number,
+  shardSize: number,
+): Promise<ManifestObject> {
+  const count = Math.max(1, Math.ceil(size / shardSize));
+  const written: string[] = [];
+  const copy = async (): Promise<StoredObjectInfo[]> => {
+    const infos: StoredObjectInfo[] = [];
+    for (let index = 0; index < count; index++) {
+      const key = count === 1 ? base : partKey(base, index);
+      const start = index * shardSize;
+      const end = Math.min(size, start + shardSize);
+      written.push(key);
+      infos.push(
+        await backend.putFile(bucket, key, file, {
+          start,
+          end,
+          expectedSize: end - start,
+          ...(opts.contentType === undefined ? {} : { contentType: opts.contentType }),
+          ...(opts.policy === undefined ? {} : { policy: opts.policy }),
+        }),
+      );
+    }
+    return infos;
+  };
+  // Both settle before anything is cleaned up, so no part is committed after its deletion.
+  const [hashed, copied] = await Promise.allSettled([
+    digestFile(file, { blockSize, ...(opts.pool === undefined ? {} : { pool: opts.pool }) }),
+    copy(),
+  ]);
+  try {
+    if (hashed.status === 'rejected') throw hashed.reason;
+    if (copied.status === 'rejected') throw copied.reason;
+    const { leaves, digest } = hashed.value;
+    if (hashed.value.size !== size) {
+      throw new StorageError('INVALID_DATA', `"${name}" changed size while it was stored`, {
+        hint: 'Store a file that nothing else writes to.',
+      });
+    }
+    const blocksPerPart = shardSize / blockSize;
+    return {
+      name,
+      role: opts.role,
+      size,
+      digest,
+      parts: copied.value.map((info, index) => ({
+        index,
+        key: info.key,
+        size: info.size,
+        digest: merkleRoot(leaves.slice(index * blocksPerPart, (index + 1) * blocksPerPart)).toString('hex'),
+      })),
+      ...(opts.contentType === undefined ? {} : { contentType: opts.contentType }),
+      ...(opts.records === undefined ? {} : { records: opts.records }),
+    };
+  } catch (error) {
     await Promise.allSettled(written.map((key) => backend.deleteObject(bucket, key)));
     throw error;
   }

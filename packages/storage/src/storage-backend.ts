@@ -18,6 +18,12 @@ export interface PutObjectOptions {
   expectedSize?: number;
 }
 
+/** A slice of a local file to store: bytes `start` (default 0) up to `end` (exclusive, default the end). */
+export interface PutFileOptions extends PutObjectOptions {
+  start?: number;
+  end?: number;
+}
+
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` defaults to the last byte. */
 export interface ByteRange {
   start: number;
@@ -37,6 +43,11 @@ export interface StorageBackend {
     source: Readable,
     opts?: PutObjectOptions,
   ): Promise<StoredObjectInfo>;
+  /**
+   * Optional fast path for a local file (or a slice of one) that a backend can copy without streaming it
+   * through JavaScript; same all-or-nothing guarantee as putObject.
+   */
+  putFile?(bucket: string, key: string, file: string, opts?: PutFileOptions): Promise<StoredObjectInfo>;
   getObject(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
   headObject(bucket: string, key: string): Promise<StoredObjectInfo | undefined>;
   deleteObject(bucket: string, key: string): Promise<void>;

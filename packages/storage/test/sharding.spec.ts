@@ -149,6 +149,60 @@ describe('storeObject / openObject', () => {
     expect(object.parts.map((p) => p.size)).toEqual([2048, 2048, 904]);
   });
 
+  it('stores any file through the backend copy path with the same parts and digests as a stream', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 9_000 }),
+        layout,
+        async (bytes, { blockSize, blocksPerPart }) => {
+          const shardSize = blockSize * blocksPerPart;
+          const file = path.join(root, `prop-${run}.bin`);
+          await writeFile(file, bytes);
+          const fromFile = await storeObject(backend, 'jobs', `file-${run}`, 'x.bin', file, {
+            role: 'train',
+            blockSize,
+            shardSize,
+            pool,
+          });
+          const fromStream = await store(bytes, blockSize, shardSize);
+          expect(fromFile.digest).toBe(fromStream.digest);
+          expect(fromFile.parts.map((p) => [p.size, p.digest])).toEqual(
+            fromStream.parts.map((p) => [p.size, p.digest]),
+          );
+          const back = await buffer(openObject(backend, 'jobs', fromFile, { blockSize, pool }));
+          expect(Buffer.compare(back, Buffer.from(bytes))).toBe(0);
+          await rm(file);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('deletes every part copied from a file when a later part fails', async () => {
+    class FailingBackend extends LocalDiskBackend {
+      override async putFile(
+        ...args: Parameters<LocalDiskBackend['putFile']>
+      ): ReturnType<LocalDiskBackend['putFile']> {
+        if (args[1].endsWith('.part-00002')) throw new Error('disk full');
+        return super.putFile(...args);
+      }
+    }
+    const failing = new FailingBackend(root);
+    const file = path.join(root, 'five-k.bin');
+    await writeFile(file, Buffer.alloc(5000, 3));
+    await expect(
+      storeObject(failing, 'jobs', 'copyfail', 'x.bin', file, {
+        role: 'train',
+        blockSize: 1024,
+        shardSize: 2048,
+        pool,
+      }),
+    ).rejects.toThrow('disk full');
+    const left: string[] = [];
+    for await (const info of backend.listObjects('jobs', 'copyfail/')) left.push(info.key);
+    expect(left).toEqual([]);
+  });
+
   it('deletes every part it wrote when the source fails midway', async () => {
     const source = Readable.from(
       (async function* () {
