@@ -163,6 +163,7 @@ describe('train', () => {
       objective: 'accuracy',
       // No improvement can be this large, so every epoch after the first counts towards patience.
       earlyStopping: { patience: 2, minDelta: 10 },
+      checkpointDir: path.join(dir, 'early'),
       onEpochEnd: (p) => {
         seen.push(p.epoch);
       },
@@ -171,6 +172,19 @@ describe('train', () => {
     expect(result.epochsRun).toBe(3);
     expect(seen).toEqual([1, 2, 3]);
     expect(result.bestEpoch).toBe(1);
+    // Resuming from the epoch that stopped training does not train on.
+    const resumed = await trainIris(1, hp('adam', 10), {
+      validation: holdout,
+      objective: 'accuracy',
+      earlyStopping: { patience: 2, minDelta: 10 },
+      resumeFrom: epochDir(path.join(dir, 'early'), 3),
+    });
+    expect(resumed.result).toMatchObject({
+      stoppedEarly: true,
+      epochsRun: 3,
+      weightsHash: result.weightsHash,
+    });
+    resumed.model.dispose();
     model.dispose();
   });
 

@@ -154,76 +154,81 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       );
     }
   }
-  let stoppedEarly = false;
-  for (let epoch = state.epoch + 1; epoch <= lastEpoch && !stoppedEarly; epoch++) {
-    const started = performance.now();
-    let samples = 0;
-    let lossSum = 0;
-    let step = 0;
-    for await (const { xs, ys } of options.data.batches(epoch)) {
-      seedLayers(epoch, step++);
-      const size = xs.shape[0];
-      try {
-        const loss = await model.trainOnBatch(xs, ys);
-        lossSum += (Array.isArray(loss) ? (loss[0] ?? NaN) : loss) * size;
-      } finally {
-        tf.dispose([xs, ys]);
-      }
-      samples += size;
-    }
-    if (samples === 0) throw new TrainingError('INVALID_DATA', `epoch ${epoch} had no training samples`);
-    const seconds = (performance.now() - started) / 1000;
-    const progress: EpochProgress = {
-      epoch,
-      loss: lossSum / samples,
-      samplesPerSecond: seconds > 0 ? samples / seconds : samples,
-      weightsHash: await hashWeights(model),
-    };
-    if (!Number.isFinite(progress.loss)) {
-      throw new TrainingError(
-        'FAILED_PRECONDITION',
-        `training diverged at epoch ${epoch} (loss ${progress.loss})`,
-        {
-          hint: 'Lower the learning rate or normalize the features.',
-        },
-      );
-    }
-    let { bestMetric, bestEpoch, wait } = state;
-    if (options.validation !== undefined) {
-      const predictions = await predict(model, options.validation, task);
-      progress.valLoss =
-        predictions.task === 'classification'
-          ? logLoss(predictions.labels, predictions.probabilities)
-          : meanSquaredError(predictions.targets, predictions.values);
-      if (options.objective !== undefined) {
-        const metric = scoreMetric(options.objective, predictions);
-        progress.metric = metric;
-        if (isBetter(options.objective, metric, bestMetric, options.earlyStopping?.minDelta ?? 0)) {
-          bestMetric = metric;
-          bestEpoch = epoch;
-          wait = 0;
-        } else {
-          wait++;
+  // A checkpoint taken at the epoch that triggered early stopping resumes as stopped.
+  let stoppedEarly = options.earlyStopping !== undefined && state.wait >= options.earlyStopping.patience;
+  try {
+    for (let epoch = state.epoch + 1; epoch <= lastEpoch && !stoppedEarly; epoch++) {
+      const started = performance.now();
+      let samples = 0;
+      let lossSum = 0;
+      let step = 0;
+      for await (const { xs, ys } of options.data.batches(epoch)) {
+        seedLayers(epoch, step++);
+        const size = xs.shape[0];
+        try {
+          const loss = await model.trainOnBatch(xs, ys);
+          lossSum += (Array.isArray(loss) ? (loss[0] ?? NaN) : loss) * size;
+        } finally {
+          tf.dispose([xs, ys]);
         }
-        if (options.earlyStopping !== undefined && wait >= options.earlyStopping.patience)
-          stoppedEarly = true;
+        samples += size;
       }
+      if (samples === 0) throw new TrainingError('INVALID_DATA', `epoch ${epoch} had no training samples`);
+      const seconds = (performance.now() - started) / 1000;
+      const progress: EpochProgress = {
+        epoch,
+        loss: lossSum / samples,
+        samplesPerSecond: seconds > 0 ? samples / seconds : samples,
+        weightsHash: await hashWeights(model),
+      };
+      if (!Number.isFinite(progress.loss)) {
+        throw new TrainingError(
+          'FAILED_PRECONDITION',
+          `training diverged at epoch ${epoch} (loss ${progress.loss})`,
+          {
+            hint: 'Lower the learning rate or normalize the features.',
+          },
+        );
+      }
+      let { bestMetric, bestEpoch, wait } = state;
+      if (options.validation !== undefined) {
+        const predictions = await predict(model, options.validation, task);
+        progress.valLoss =
+          predictions.task === 'classification'
+            ? logLoss(predictions.labels, predictions.probabilities)
+            : meanSquaredError(predictions.targets, predictions.values);
+        if (options.objective !== undefined) {
+          const metric = scoreMetric(options.objective, predictions);
+          progress.metric = metric;
+          if (isBetter(options.objective, metric, bestMetric, options.earlyStopping?.minDelta ?? 0)) {
+            bestMetric = metric;
+            bestEpoch = epoch;
+            wait = 0;
+          } else {
+            wait++;
+          }
+          if (options.earlyStopping !== undefined && wait >= options.earlyStopping.patience)
+            stoppedEarly = true;
+        }
+      }
+      state = {
+        epoch,
+        seed,
+        hyperparameters,
+        history: [...state.history, progress],
+        wait,
+        weightsHash: progress.weightsHash,
+        ...(bestMetric === undefined ? {} : { bestMetric }),
+        ...(bestEpoch === undefined ? {} : { bestEpoch }),
+      };
+      if (options.checkpointDir !== undefined)
+        await writeCheckpoint(options.checkpointDir, model, optimizer, state);
+      await options.onEpochEnd?.(progress);
     }
-    state = {
-      epoch,
-      seed,
-      hyperparameters,
-      history: [...state.history, progress],
-      wait,
-      weightsHash: progress.weightsHash,
-      ...(bestMetric === undefined ? {} : { bestMetric }),
-      ...(bestEpoch === undefined ? {} : { bestEpoch }),
-    };
-    if (options.checkpointDir !== undefined)
-      await writeCheckpoint(options.checkpointDir, model, optimizer, state);
-    await options.onEpochEnd?.(progress);
+  } finally {
+    // compile() was given this optimizer, so the model does not own (or free) it.
+    optimizer.dispose();
   }
-  optimizer.dispose();
   return {
     history: state.history,
     epochsRun: state.epoch,
