@@ -1,4 +1,4 @@
-import { accuracy, confusionMatrix, logLoss, macroF1, mae, rmse, scoreMetric } from './metrics';
+import { accuracy, confusionMatrix, logLoss, macroF1, mae, metricReport, rmse, scoreMetric } from './metrics';
 
 describe('metrics on hand-computed cases', () => {
   const yTrue = [0, 0, 1, 1, 2, 2];
@@ -50,6 +50,32 @@ describe('metrics on hand-computed cases', () => {
     expect(scoreMetric('accuracy', predictions)).toBe(0.5);
     expect(() => scoreMetric('rmse', predictions)).toThrow(/regression/);
     expect(scoreMetric('mae', { task: 'regression', targets: [1, 3], values: [2, 3] })).toBe(0.5);
+  });
+
+  it('reports every metric of the task at once', () => {
+    const report = metricReport({
+      task: 'classification',
+      labels: [0, 1, 1],
+      probabilities: [Float32Array.of(0.75, 0.25), Float32Array.of(0.5, 0.5), Float32Array.of(0.25, 0.75)],
+    });
+    // Sample 2 ties at 0.5: argMax takes the first class, so it counts as a miss.
+    expect(report).toEqual({
+      task: 'classification',
+      accuracy: 2 / 3,
+      macroF1: (2 / 3 + 2 / 3) / 2,
+      logLoss: expect.closeTo(-(Math.log(0.75) + Math.log(0.5) + Math.log(0.75)) / 3, 6) as number,
+      confusionMatrix: [
+        [1, 0],
+        [1, 1],
+      ],
+      samples: 3,
+    });
+    expect(metricReport({ task: 'regression', targets: [0, 2], values: [1, 2] })).toEqual({
+      task: 'regression',
+      rmse: Math.sqrt(0.5),
+      mae: 0.5,
+      samples: 2,
+    });
   });
 
   it('refuses mismatched lengths', () => {

@@ -140,3 +140,36 @@ export function scoreMetric(metric: Metric, predictions: Predictions): number {
       throw new RangeError(`${metric} scores classifiers, not regression models`);
   }
 }
+
+/** Every metric that fits the predictions' task, as a validator reports them alongside its score. */
+export type MetricReport =
+  | {
+      task: 'classification';
+      accuracy: number;
+      macroF1: number;
+      logLoss: number;
+      confusionMatrix: number[][];
+      samples: number;
+    }
+  | { task: 'regression'; rmse: number; mae: number; samples: number };
+
+export function metricReport(predictions: Predictions): MetricReport {
+  if (predictions.task === 'regression') {
+    return {
+      task: 'regression',
+      rmse: rmse(predictions.targets, predictions.values),
+      mae: mae(predictions.targets, predictions.values),
+      samples: predictions.targets.length,
+    };
+  }
+  const numClasses = predictions.probabilities[0]?.length ?? 0;
+  const predicted = predictions.probabilities.map((p) => argMax(p));
+  return {
+    task: 'classification',
+    accuracy: accuracy(predictions.labels, predicted),
+    macroF1: macroF1(predictions.labels, predicted, numClasses),
+    logLoss: logLoss(predictions.labels, predictions.probabilities),
+    confusionMatrix: confusionMatrix(predictions.labels, predicted, numClasses),
+    samples: predictions.labels.length,
+  };
+}
