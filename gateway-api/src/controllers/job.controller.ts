@@ -93,7 +93,7 @@ export class JobController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel a job (owner or an admin of its org); signed with your identity' })
+  @ApiOperation({ summary: 'Cancel a job (its owner only: the chaincode checks); signed with your identity' })
   cancel(@CurrentUser() user: SessionUser, @Param('id') id: string, @Body() body: CancelJobDto) {
     return this.jobs.cancel(user, id, body);
   }
