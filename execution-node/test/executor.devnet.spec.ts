@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import * as grpc from '@grpc/grpc-js';
 import { createConsortium, startDevnet, type RunningDevnet } from '@decenter/devnet';
+import { loadProgressService, type EpochProgress } from '@decenter/proto';
 import { JobsClient, LedgerConnection, loadNetworkConfig, type TrialRecord } from '@decenter/ledger';
 import { hashArtifacts, MODEL_JSON, WEIGHTS_BIN } from '@decenter/ml';
-import { LocalDiskBackend } from '@decenter/storage';
 
 import { fabricIdOfFile, readNodeStatus } from '../src';
+import { buildExecutionNode } from './support/build';
 import { BUCKET, createStoredJob, IRIS_SPEC } from './support/job.fixture';
 import { startExecutor, stopExecutor, waitFor, type ExecutorProcess } from './support/executor.process';
 
@@ -18,23 +20,45 @@ jest.setTimeout(150_000);
 const REPO = path.join(__dirname, '..', '..');
 const NODE_CONFIG = { concurrency: 2, pollSeconds: 1, leaseRenewFraction: 0.3, offers: { memoryMiB: 512 } };
 
+/** A stand-in for the gateway's progress service: records what the nodes report. */
+async function startProgressServer(
+  received: EpochProgress[],
+): Promise<{ server: grpc.Server; endpoint: string }> {
+  const server = new grpc.Server();
+  server.addService(loadProgressService().service, {
+    Report: (call: grpc.ServerUnaryCall<EpochProgress, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      received.push(call.request);
+      callback(null, { accepted: 1 });
+    },
+    Stream: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+      callback(null, { accepted: 0 });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      if (error === null) resolve(bound);
+      else reject(error);
+    });
+  });
+  return { server, endpoint: `127.0.0.1:${port}` };
+}
+
 describe('execution nodes on the devnet', () => {
-  let home: string;
-  let devnet: RunningDevnet;
-  let connection: LedgerConnection;
+  let home = '';
+  let devnet: RunningDevnet | undefined;
+  let connection: LedgerConnection | undefined;
   let jobs: JobsClient;
   let owner: { mspId: string; id: string };
   const executors: ExecutorProcess[] = [];
+  const progress: EpochProgress[] = [];
+  let progressServer: grpc.Server | undefined;
 
   beforeAll(async () => {
     // The nodes run as real processes from built code; the peer runs the real chaincode.
     if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
       execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
     }
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'execution-node'], {
-      cwd: REPO,
-      stdio: 'inherit',
-    });
+    buildExecutionNode();
     home = await mkdtemp(path.join(tmpdir(), 'executor-devnet-'));
     await createConsortium({ home, orgs: ['Org1', 'Org2'] });
     devnet = await startDevnet({ home, port: 0, log: () => undefined });
@@ -42,8 +66,11 @@ describe('execution nodes on the devnet', () => {
     connection = await LedgerConnection.open({ config: network, identity: 'Org1/user1' });
     jobs = new JobsClient(connection);
     owner = { mspId: connection.identity.mspId, id: await fabricIdOfFile(connection.identity.cert) };
-    executors.push(await startExecutor(home, 'Org1/executor1', NODE_CONFIG));
-    executors.push(await startExecutor(home, 'Org2/executor1', NODE_CONFIG));
+    const gateway = await startProgressServer(progress);
+    progressServer = gateway.server;
+    const config = { ...NODE_CONFIG, progressEndpoint: gateway.endpoint };
+    executors.push(await startExecutor(home, 'Org1/executor1', config));
+    executors.push(await startExecutor(home, 'Org2/executor1', config));
     await waitFor(
       'both nodes to start',
       async () => {
@@ -57,9 +84,10 @@ describe('execution nodes on the devnet', () => {
 
   afterAll(async () => {
     await Promise.all(executors.map((e) => stopExecutor(e)));
-    connection.close();
-    await devnet.stop();
-    await rm(home, { recursive: true, force: true });
+    connection?.close();
+    progressServer?.forceShutdown();
+    await devnet?.stop();
+    if (home !== '') await rm(home, { recursive: true, force: true });
   });
 
   const storageDir = (): string => path.join(home, 'storage');
@@ -156,9 +184,22 @@ describe('execution nodes on the devnet', () => {
         `local://${BUCKET}/jobs/${good.jobId}/candidates/${candidate.trialId}/model/`,
       );
     }
-    // Nothing of the sealed holdout reached a node's cache.
-    const backend = new LocalDiskBackend(storageDir());
-    expect(await backend.headObject(BUCKET, `jobs/${good.jobId}/data/holdout.csv`)).toBeDefined();
+    // Every epoch of every trial was reported to the gateway as it trained.
+    const reported = progress
+      .filter((p) => p.jobId === good.jobId)
+      .map((p) => `${p.trialId}@${p.epoch}/${p.epochs}`);
+    expect(reported.sort()).toEqual(
+      ['t000', 't001', 't002', 't003'].flatMap((t) => [1, 2, 3].map((e) => `${t}@${e}/3`)),
+    );
+    expect(progress.find((p) => p.jobId === good.jobId)?.metrics).toEqual(
+      expect.objectContaining({ loss: expect.any(Number) as number, accuracy: expect.any(Number) as number }),
+    );
+    // The nodes cached the train and validation data they verified, and nothing of the sealed holdout.
+    for (const executor of executors) {
+      const cached = await readdir(path.join(home, 'nodes', executor.identity.replace('/', '-'), 'cache'));
+      expect(cached.length).toBeGreaterThanOrEqual(2);
+      expect(cached).not.toContain(good.holdoutDigest);
+    }
 
     const [refused] = await waitFor(
       'the Lambda job to fail',
@@ -209,9 +250,12 @@ describe('execution nodes on the devnet', () => {
       executors,
     );
     const survivor = executors.find((e) => e !== victim) as ExecutorProcess;
+    expect((await readNodeStatus(home, victim.identity))?.alive).toBe(true);
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await victim.exited;
+    // Its status file still says running; the reader knows better.
+    expect(await readNodeStatus(home, victim.identity)).toMatchObject({ state: 'running', alive: false });
     const [finished] = await waitFor(
       'the survivor to finish the trial',
       () => settledTrials('iris-kill', 1),

@@ -50,6 +50,7 @@ export interface StoredJob {
   trials: TrialPlan[];
   /** Path on disk of the stored train object (to tamper with it). */
   trainFile: string;
+  holdoutDigest: string;
 }
 
 export interface CreateJobOptions {
@@ -138,7 +139,7 @@ export async function createStoredJob(
     },
     storageUri: `local://${BUCKET}/${prefix}/`,
   });
-  return { jobId: options.jobId, trials, trainFile };
+  return { jobId: options.jobId, trials, trainFile, holdoutDigest: objects[3]?.digest ?? '' };
 }
 
 /** Changes one byte of a stored file in place (same size), as silent corruption or tampering would. */
