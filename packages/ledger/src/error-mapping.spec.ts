@@ -133,6 +133,17 @@ describe('toDomainError', () => {
     expect(toDomainError(refused, 'GetJob')).toBeInstanceOf(AccessDeniedError);
   });
 
+  it('keeps what each peer said in a failure it cannot classify', () => {
+    const err = toDomainError(
+      endorseError('failed to endorse transaction', 'creator signature is not valid'),
+      'CreateJob',
+    );
+    expect(err.code).toBe('INTERNAL');
+    expect(err.message).toBe(
+      'CreateJob failed: failed to endorse transaction (Org1MSP peer0:7051: creator signature is not valid)',
+    );
+  });
+
   it('keeps domain errors and wraps anything else as INTERNAL', () => {
     const domain = new NotFoundError('gone');
     expect(toDomainError(domain, 'X')).toBe(domain);

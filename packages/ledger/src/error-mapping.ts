@@ -144,11 +144,12 @@ export function toDomainError(err: unknown, transaction: string): DecenterError 
           transactionId,
           hint: 'The channel or chaincode is not deployed on this peer; check network.json.',
         });
-      default:
-        return new LedgerError('INTERNAL', `${transaction} failed: ${err.message}`, {
-          cause: err,
-          transactionId,
-        });
+      default: {
+        // The peers' own words say what went wrong; the summary alone often just points at them.
+        const said = err.details.map((detail) => `${detail.mspId} ${detail.address}: ${detail.message}`);
+        const reason = said.length === 0 ? err.message : `${err.message} (${said.join('; ')})`;
+        return new LedgerError('INTERNAL', `${transaction} failed: ${reason}`, { cause: err, transactionId });
+      }
     }
   }
   const message = err instanceof Error ? err.message : String(err);

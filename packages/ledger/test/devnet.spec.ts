@@ -1,5 +1,9 @@
 import { StatusCode } from '@hyperledger/fabric-gateway';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { createConsortium } from '@decenter/devnet';
 
 import {
   AccessDeniedError,
@@ -73,6 +77,36 @@ describe('ledger clients against the devnet and the real chaincode', () => {
     await expect(certificates.transferFrom('a', 'b', 'job-a-0')).rejects.toBeInstanceOf(
       FailedPreconditionError,
     );
+  });
+
+  it('refuses an identity from outside the consortium and a proposal signed with the wrong key', async () => {
+    const outsiders = await mkdtemp(join(tmpdir(), 'ledger-outsiders-'));
+    try {
+      // Another consortium's CA issued this certificate: same org name and MSP ID, unknown issuer.
+      const foreign = (await createConsortium({ home: outsiders })).identities.find(
+        (identity) => identity.org === 'Org1' && identity.user === 'user1',
+      )!;
+      const insider = network.config.identities.find(
+        (identity) => identity.org === 'Org1' && identity.user === 'user1',
+      )!;
+      const unknown = await LedgerConnection.open({ config: network.config, identity: foreign });
+      open.push(unknown);
+      // The peer reports a refused creator only as text, so it stays a generic ledger failure that says why.
+      await expect(new JobsClient(unknown).getJob('job-a')).rejects.toThrow(/identity is not valid/);
+      const forged = await LedgerConnection.open({
+        config: network.config,
+        identity: { ...insider, key: foreign.key },
+      });
+      open.push(forged);
+      await expect(new JobsClient(forged).createJob(jobRequest('job-forged'))).rejects.toThrow(
+        /signature .* is not valid/,
+      );
+      await expect(new JobsClient(await connect('Org1/user1')).getJob('job-forged')).rejects.toBeInstanceOf(
+        NotFoundError,
+      );
+    } finally {
+      await rm(outsiders, { recursive: true, force: true });
+    }
   });
 
   it('registers execution nodes with their capabilities', async () => {
