@@ -8,7 +8,7 @@ export interface ChartSeries {
 const PALETTE = ['#1d4ed8', '#b45309', '#047857', '#a21caf', '#b91c1c', '#0e7490', '#4d7c0f', '#6d28d9'];
 const WIDTH = 480;
 const HEIGHT = 220;
-const PAD = { left: 48, right: 12, top: 12, bottom: 32 };
+const PAD = { left: 56, right: 12, top: 12, bottom: 32 };
 
 function extent(values: readonly number[]): [number, number] {
   let min = Infinity;
@@ -61,7 +61,7 @@ export function LineChart({
         {yTicks.map((tick) => (
           <g key={tick}>
             <line x1={PAD.left - 4} x2={WIDTH - PAD.right} y1={sy(tick)} y2={sy(tick)} stroke="#e5e7eb" />
-            <text x={PAD.left - 6} y={sy(tick) + 4} textAnchor="end" fontSize="10" fill="#374151">
+            <text x={PAD.left - 6} y={sy(tick) + 4} textAnchor="end" fontSize="12" fill="#374151">
               {tickLabel(tick)}
             </text>
           </g>
