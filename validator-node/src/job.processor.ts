@@ -1,0 +1,400 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+
+import { canonicalJson, ROLES, type Candidate, type JobSpec } from '@decenter/core';
+import type { EncodingSpec } from '@decenter/data';
+import type { CertificatesClient, JobRecord, JobsClient, ScoreSubmission } from '@decenter/ledger';
+import { hashArtifacts, loadModel, type EpochProgress } from '@decenter/ml';
+import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
+
+import { checkpointsDirOf, modelDirOf, verifyCandidate, type Verification } from './candidate.verifier';
+import { buildCertificateMetadata, metadataBytes, renderBadge } from './certificate.metadata';
+import { countContamination, scoreOnHoldout, type Contamination, type HoldoutScore } from './holdout.scorer';
+import { readObject, type FetchedJob, type JobFetcher, type StorageLocation } from './job.fetcher';
+import { buildSelectionReport } from './report.builder';
+import { planReplays } from './replay.plan';
+import { orderedSource, trainingSource } from './replay.source';
+import { finalizeJob, pendingCandidates, quorumMayBeReached, submitOnce } from './score.submitter';
+import { describeError } from './validator.errors';
+
+export interface JobProcessorOptions {
+  jobs: JobsClient;
+  certificates: CertificatesClient;
+  storage: StorageBackend;
+  fetcher: JobFetcher;
+  principal: Principal;
+  /** Scratch folder for downloaded candidates. */
+  workDir: string;
+  /** The tfjs backend this validator runs (replays need the candidate's own). */
+  backend: string;
+  log: (event: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+/** One candidate's result, kept for the validation details file (the ledger takes numbers only). */
+export interface CandidateResult {
+  trialId: string;
+  verification: Verification;
+  score?: HoldoutScore;
+  contamination?: Contamination;
+}
+
+const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const REASON_LIMIT = 1024;
+
+function safeSegment(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function uriKey(uri: string): { bucket: string; key: string } {
+  const match = /^local:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (match === null) throw new RangeError(`"${uri}" is not a local:// object URI`);
+  return { bucket: match[1] as string, key: match[2] as string };
+}
+
+/**
+ * Does what a job needs from this validator org, and nothing twice: scores the candidates it has not
+ * scored yet (once the job is ready for validation), asks the ledger to finalize when a quorum may agree,
+ * and after completion publishes the selected model, the certificates' metadata and the report.
+ */
+export class JobProcessor {
+  private readonly now: () => number;
+
+  constructor(private readonly options: JobProcessorOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private get mspId(): string {
+    return this.options.principal.mspId;
+  }
+
+  async process(jobId: string): Promise<void> {
+    const { jobs, log } = this.options;
+    const job = await jobs.getJob(jobId);
+    if (job.status === 'COMPLETED') {
+      await this.publish(job);
+      return;
+    }
+    if (FINAL.has(job.status) || !job.validatorOrgs.includes(this.mspId)) return;
+    const now = this.now();
+    const trainingOver = now >= Date.parse(job.trainingDeadline);
+    if (job.status !== 'VALIDATING' && !trainingOver) return;
+    const validationOver = now >= Date.parse(job.validationDeadline);
+    const candidates = await jobs.listCandidates(jobId);
+    let scores = await jobs.listScores(jobId);
+    const pending = pendingCandidates(candidates, scores, this.mspId);
+    if (pending.length > 0 && !validationOver) {
+      const verdicts = await this.scoreCandidates(job, pending);
+      if (verdicts.length > 0) {
+        const result = await submitOnce(jobs, jobId, this.mspId, verdicts);
+        log({
+          event: 'scores-submitted',
+          jobId,
+          trialIds: result.submitted.map((v) => v.trialId),
+          alreadyScored: result.alreadyScored,
+          txId: result.transactionId,
+        });
+      }
+      scores = await jobs.listScores(jobId);
+    }
+    if (validationOver || quorumMayBeReached(job, candidates, scores)) {
+      const outcome = await finalizeJob(jobs, jobId);
+      log({ event: `finalize-${outcome.status}`, jobId, ...outcome });
+      if (outcome.status !== 'waiting') {
+        const after = await jobs.getJob(jobId);
+        if (after.status === 'COMPLETED') await this.publish(after);
+      }
+    }
+  }
+
+  /** Verifies and scores candidates; a job whose data cannot be trusted is not scored at all. */
+  private async scoreCandidates(job: JobRecord, pending: readonly Candidate[]): Promise<ScoreSubmission[]> {
+    const { fetcher, log } = this.options;
+    let fetched: FetchedJob;
+    let holdoutFiles: string[];
+    let trainFiles: string[];
+    try {
+      fetched = await fetcher.loadJob(job);
+      holdoutFiles = await this.fetchRole(fetched, 'holdout');
+      trainFiles = await this.fetchRole(fetched, 'train');
+    } catch (error) {
+      log({ event: 'job-data-refused', jobId: job.jobId, error: describeError(error) });
+      return [];
+    }
+    const plan = planReplays(
+      job.jobId,
+      this.mspId,
+      pending.map((c) => ({ trialId: c.trialId, epochs: c.checkpointHashes.length })),
+      fetched.spec.validation.replayShare,
+    );
+    const verdicts: ScoreSubmission[] = [];
+    const results: CandidateResult[] = [];
+    const contamination = new Map<string, Contamination>();
+    for (const candidate of pending) {
+      const result = await this.scoreCandidate(job, fetched, candidate, {
+        holdoutFiles,
+        trainFiles,
+        replayEpoch: plan.get(candidate.trialId),
+        contamination,
+      });
+      results.push(result);
+      verdicts.push(toSubmission(result));
+      log({
+        event: 'candidate-checked',
+        jobId: job.jobId,
+        trialId: candidate.trialId,
+        verified: result.verification.verified,
+        ...(result.verification.verified
+          ? { replay: result.verification.replay, score: result.score?.objective }
+          : { reason: result.verification.reason }),
+      });
+    }
+    await this.writeDetails(job, fetched.location, results);
+    return verdicts;
+  }
+
+  private async fetchRole(fetched: FetchedJob, role: 'holdout' | 'train'): Promise<string[]> {
+    const files: string[] = [];
+    for (const object of this.options.fetcher.objectsOf(fetched.manifest, role)) {
+      files.push(await this.options.fetcher.fetch(object, fetched.manifest, fetched.location));
+    }
+    return files;
+  }
+
+  private async scoreCandidate(
+    job: JobRecord,
+    fetched: FetchedJob,
+    candidate: Candidate,
+    context: {
+      holdoutFiles: string[];
+      trainFiles: string[];
+      replayEpoch: number | undefined;
+      contamination: Map<string, Contamination>;
+    },
+  ): Promise<CandidateResult> {
+    const { spec } = fetched;
+    const dir = path.join(this.options.workDir, safeSegment(job.jobId), safeSegment(candidate.trialId));
+    const rejected = (reason: string): CandidateResult => ({
+      trialId: candidate.trialId,
+      verification: { verified: false, check: 'artifacts', reason, checks: [] },
+    });
+    const trial = job.trials.find((t) => t.trialId === candidate.trialId);
+    if (trial === undefined) return rejected(`trial ${candidate.trialId} is not part of the job`);
+    await this.options.fetcher.fetchCandidateFolder(fetched.location, safeSegment(candidate.trialId), dir);
+    const modelDir = modelDirOf(dir);
+    let encoding: EncodingSpec;
+    try {
+      encoding = JSON.parse(await readFile(path.join(modelDir, 'encoding.json'), 'utf8')) as EncodingSpec;
+    } catch (error) {
+      return rejected(`artifacts: the candidate has no readable encoding.json: ${describeError(error)}`);
+    }
+    const replay =
+      context.replayEpoch === undefined
+        ? undefined
+        : {
+            epoch: context.replayEpoch,
+            checkpointsDir: checkpointsDirOf(dir),
+            backend: this.options.backend,
+            data: trainingSource({
+              files: context.trainFiles,
+              data: spec.data,
+              encoding,
+              batchSize: trial.hyperparameters.batchSize,
+              shuffleSeed: trial.seed,
+            }),
+          };
+    const verification = await verifyCandidate({
+      candidate: { ...candidate, seed: trial.seed, hyperparameters: trial.hyperparameters },
+      spec,
+      encoding,
+      modelDir,
+      ...(replay === undefined ? {} : { replay }),
+    });
+    if (!verification.verified) return { trialId: candidate.trialId, verification };
+    return {
+      trialId: candidate.trialId,
+      verification,
+      ...(await this.score(spec, modelDir, encoding, context)),
+    };
+  }
+
+  private async score(
+    spec: JobSpec,
+    modelDir: string,
+    encoding: EncodingSpec,
+    context: { holdoutFiles: string[]; trainFiles: string[]; contamination: Map<string, Contamination> },
+  ): Promise<{ score: HoldoutScore; contamination: Contamination }> {
+    const model = await loadModel(modelDir);
+    let score: HoldoutScore;
+    try {
+      score = await scoreOnHoldout(
+        model,
+        orderedSource({ files: context.holdoutFiles, data: spec.data, encoding, batchSize: 256 }),
+        spec.task,
+        spec.objective.metric,
+      );
+    } finally {
+      model.dispose();
+    }
+    const key = canonicalJson(encoding);
+    let contamination = context.contamination.get(key);
+    if (contamination === undefined) {
+      const open = (files: string[]) => ({ format: spec.data.format, files, spec: spec.data, encoding });
+      contamination = await countContamination(open(context.holdoutFiles), [open(context.trainFiles)]);
+      context.contamination.set(key, contamination);
+    }
+    return { score, contamination };
+  }
+
+  /** Confusion matrices and checks, which the ledger's numeric metrics cannot hold, beside the job's data. */
+  private async writeDetails(
+    job: JobRecord,
+    location: StorageLocation,
+    results: CandidateResult[],
+  ): Promise<void> {
+    const key = `${location.prefix}/validation/${safeSegment(this.mspId)}.json`;
+    await this.put(location.bucket, key, canonicalJson({ jobId: job.jobId, mspId: this.mspId, results }), {
+      owner: job.owner,
+      readers: [
+        { kind: 'org', mspId: job.owner.mspId },
+        { kind: 'role', role: 'validator' },
+      ],
+    });
+  }
+
+  /** After COMPLETED: the selected model for the owner, certificate metadata and badges, the report. */
+  async publish(job: JobRecord): Promise<void> {
+    const winner = job.outcome?.winner;
+    if (winner === undefined) return;
+    const { jobs, certificates, storage, log } = this.options;
+    const { bucket, key: base } = uriKey(job.storageUri.replace(/\/+$/, ''));
+    const reportKey = `${base}/report.json`;
+    if ((await storage.headObject(bucket, reportKey)) !== undefined) return;
+    const location = { bucket, prefix: base };
+    await this.copyModel(job, location, winner);
+    const finalizeTxId = job.selected?.txId ?? '';
+    for (const certificate of await certificates.listCertificates({ jobId: job.jobId })) {
+      const metadata = buildCertificateMetadata({
+        tokenId: certificate.tokenId,
+        jobId: job.jobId,
+        jobName: job.name,
+        role: certificate.role,
+        holder: certificate.owner,
+        issuer: certificate.issuer,
+        tokenUri: certificate.tokenUri,
+        trialIds: certificate.trialIds,
+        mintedAt: certificate.issuedAt,
+        modelHash: winner.modelHash,
+        objective: { metric: job.objective.metric, score: winner.score },
+        issuingOrgs: job.selected?.agreeingOrgs ?? [],
+        transactionId: finalizeTxId,
+      });
+      const everyone: ReadPolicy = {
+        owner: job.owner,
+        readers: ROLES.map((role) => ({ kind: 'role' as const, role })),
+      };
+      const target = uriKey(certificate.tokenUri);
+      await this.put(target.bucket, target.key, metadataBytes(metadata), everyone, 'application/json');
+      await this.put(
+        target.bucket,
+        target.key.replace(/\.json$/, '.svg'),
+        renderBadge(metadata),
+        everyone,
+        'image/svg+xml',
+      );
+    }
+    const candidates = await jobs.listCandidates(job.jobId);
+    const curves: Record<string, EpochProgress[]> = {};
+    for (const candidate of candidates) {
+      curves[candidate.trialId] = await this.readCurve(location, candidate.trialId);
+    }
+    const report = buildSelectionReport({
+      job,
+      candidates,
+      scores: await jobs.listScores(job.jobId),
+      ...(finalizeTxId === '' ? {} : { finalizeTxId }),
+      curves,
+    });
+    await this.put(bucket, reportKey, canonicalJson(report), {
+      owner: job.owner,
+      readers: [
+        { kind: 'org', mspId: job.owner.mspId },
+        { kind: 'role', role: 'validator' },
+      ],
+    });
+    log({ event: 'published', jobId: job.jobId, winner: winner.trialId });
+  }
+
+  /** Copies the winner's model to `<job>/models/<trialId>/`, after checking it is the committed one. */
+  private async copyModel(
+    job: JobRecord,
+    location: StorageLocation,
+    winner: { trialId: string; modelHash: string },
+  ): Promise<void> {
+    const segment = safeSegment(winner.trialId);
+    const dir = path.join(this.options.workDir, safeSegment(job.jobId), `selected-${segment}`);
+    const files = await this.options.fetcher.fetchCandidateFolder(location, segment, dir);
+    const modelDir = modelDirOf(dir);
+    const hash = await hashArtifacts(modelDir);
+    if (hash !== winner.modelHash) {
+      throw new Error(
+        `the stored model of ${winner.trialId} hashes to ${hash}, not the selected ${winner.modelHash}`,
+      );
+    }
+    const policy: ReadPolicy = { owner: job.owner, readers: [{ kind: 'org', mspId: job.owner.mspId }] };
+    for (const file of files.filter((f) => f.startsWith('model/'))) {
+      const name = file.slice('model/'.length);
+      await this.put(
+        location.bucket,
+        `${location.prefix}/models/${segment}/${name}`,
+        await readFile(path.join(modelDir, ...name.split('/'))),
+        policy,
+      );
+    }
+  }
+
+  private async readCurve(location: StorageLocation, trialId: string): Promise<EpochProgress[]> {
+    const prefix = `${location.prefix}/candidates/${safeSegment(trialId)}/checkpoints/`;
+    const states: string[] = [];
+    for await (const info of this.options.storage.listObjects(location.bucket, prefix)) {
+      if (/epoch-\d{4}\/state\.json$/.test(info.key)) states.push(info.key);
+    }
+    const latest = states.sort().at(-1);
+    if (latest === undefined) return [];
+    try {
+      const bytes = await readObject(this.options.storage, this.options.principal, location.bucket, latest);
+      return (JSON.parse(bytes.toString('utf8')) as { history: EpochProgress[] }).history;
+    } catch (error) {
+      this.options.log({ event: 'curve-unreadable', trialId, error: describeError(error) });
+      return [];
+    }
+  }
+
+  private async put(
+    bucket: string,
+    key: string,
+    body: string | Buffer,
+    policy: ReadPolicy,
+    contentType = 'application/json',
+  ): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    await this.options.storage.putObject(bucket, key, Readable.from([bytes]), { policy, contentType });
+  }
+}
+
+/** The ledger form of a result: the objective as score, the full metric set, contamination, replay. */
+export function toSubmission(result: CandidateResult): ScoreSubmission {
+  const { verification } = result;
+  if (!verification.verified || result.score === undefined) {
+    const reason = verification.verified ? 'the candidate could not be scored' : verification.reason;
+    return { trialId: result.trialId, verified: false, rejectionReason: reason.slice(0, REASON_LIMIT) };
+  }
+  const metrics: Record<string, number> = { ...result.score.metrics, 'holdout-rows': result.score.samples };
+  if (result.contamination !== undefined) {
+    metrics['contaminated-rows'] = result.contamination.contaminatedRows;
+  }
+  if (verification.replay.status === 'matched') metrics['replay-epoch'] = verification.replay.epoch;
+  if (verification.replay.status === 'skipped') metrics['replay-skipped'] = 1;
+  return { trialId: result.trialId, verified: true, objective: result.score.objective, metrics };
+}
