@@ -147,6 +147,10 @@ describe('decenter network, ledger and job against a devnet it starts', () => {
       candidates: [],
     });
 
+    const shownHuman = await runCli(['job', 'show', 'cli-job'], { env: env() });
+    expect(shownHuman.stdout).toMatch(/^job:\s+cli-job\nstatus:\s+OPEN/);
+    expect(shownHuman.stdout).toContain('No candidates committed yet.');
+
     const missing = await runCli(['job', 'show', 'no-such-job', '--json'], { env: env() });
     expect(missing.code).toBe(3);
     expect(JSON.parse(missing.stdout)).toMatchObject({

@@ -109,6 +109,18 @@ export function registerJobCommands(program: Command, context: CommandContext): 
               String(trial.attempts),
             ]),
           ),
+          '',
+          shown.candidates.length === 0
+            ? 'No candidates committed yet.'
+            : table(
+                ['CANDIDATE', 'NODE ORG', 'MODEL HASH', 'COMMITTED'],
+                shown.candidates.map((candidate) => [
+                  candidate.trialId,
+                  candidate.node.mspId,
+                  candidate.modelHash.slice(0, 16),
+                  candidate.committedAt,
+                ]),
+              ),
         ].join('\n'),
       );
     });

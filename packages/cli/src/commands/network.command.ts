@@ -185,9 +185,9 @@ export function registerNetworkCommands(program: Command, context: CommandContex
       }
       let height: bigint | null = null;
       if (running !== undefined && config !== undefined) {
-        const member = config;
+        // Height is extra information: a devnet that runs but does not answer yet still reports as running.
         height = await withLedger(
-          { config: member },
+          { config },
           async (connection) => (await getChainInfo(connection)).height,
         ).catch(() => null);
       }
