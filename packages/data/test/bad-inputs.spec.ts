@@ -205,6 +205,17 @@ describe('bad input corpus', () => {
         { name: 'loose.png', data: png(2, 2, 1) },
         /not inside a class folder/,
       ],
+      [
+        'a control character in a name',
+        { name: 'cats/a\u0007b.png', data: png(2, 2, 1) },
+        /control characters/,
+      ],
+      [
+        'an overlong name segment',
+        { name: `cats/${'n'.repeat(300)}.png`, data: png(2, 2, 1) },
+        /longer than 255 bytes/,
+      ],
+      ['an overlong name', { name: `${'d/'.repeat(600)}x.png`, data: png(2, 2, 1) }, /over 1024/],
       ['corrupt image', { name: 'cats/bad.png', data: png(4, 4, 1).subarray(0, 40) }, /cannot be decoded/],
     ])('refuses %s', async (name, entry, message) => {
       const promise = profile(`${name.replace(/\s/g, '-')}.zip`, buildZip([...good, entry]));
@@ -224,6 +235,16 @@ describe('bad input corpus', () => {
       await expect(profile('total.zip', buildZip(good), { maxTotalBytes: 100 })).rejects.toThrow(
         /archive inflates past the 100-byte limit/,
       );
+    });
+
+    it('refuses entry names that are not UTF-8', async () => {
+      const zip = buildZip([...good, { name: 'cats/caf\u00e9.png', data: png(2, 2, 1) }]);
+      // Replace the UTF-8 "é" (c3 a9) in both headers by a lone Latin-1 byte plus a filler.
+      const latin1 = Buffer.from(
+        zip.toString('latin1').replaceAll('caf\u00c3\u00a9', 'caf\u00e9_'),
+        'latin1',
+      );
+      await expect(profile('latin1.zip', latin1)).rejects.toThrow(/entry name is not valid UTF-8/);
     });
 
     it('refuses archives with too many entries and files that are not zips', async () => {

@@ -3,6 +3,7 @@ import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import * as yauzl from 'yauzl';
 
+import { scanUtf8 } from '../csv/utf8';
 import { DataError } from '../errors';
 
 export interface ZipLimits {
@@ -32,13 +33,16 @@ export interface ImageEntry {
 }
 
 const IMAGE = /\.(png|jpe?g)$/i;
+const MAX_NAME_BYTES = 1024;
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
 /** Checks an entry path and returns its class folder, or undefined for entries to skip (folders, OS litter). */
 export function classifyEntryName(name: string, file: string, index: number): string | undefined {
   const at = { file, record: index };
-  if (name.includes('\u0000')) throw new DataError(at, 'an entry name contains a NUL character');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    throw new DataError(at, 'an entry name contains control characters');
   if (name.includes('\\')) throw new DataError(at, `entry "${name}" uses backslashes in its path`);
   if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) {
     throw new DataError(at, `entry "${name}" has an absolute path`, {
@@ -46,6 +50,9 @@ export function classifyEntryName(name: string, file: string, index: number): st
     });
   }
   const segments = name.split('/');
+  if (segments.some((segment) => Buffer.byteLength(segment) > 255)) {
+    throw new DataError(at, `entry "${name.slice(0, 60)}..." has a path segment longer than 255 bytes`);
+  }
   if (segments.includes('..')) {
     throw new DataError(at, `entry "${name}" climbs out of the archive with ".." (zip slip)`, {
       hint: 'Create the archive from inside the data folder, with relative paths only.',
@@ -102,6 +109,18 @@ export async function* readZipImages(
     for await (const entry of zip.eachEntry()) {
       const at = { file, record: index };
       const raw = entry.fileName as unknown as Buffer;
+      if (raw.length > MAX_NAME_BYTES) {
+        throw new DataError(
+          { file, record: index },
+          `an entry name is ${raw.length} bytes long, over ${MAX_NAME_BYTES}`,
+        );
+      }
+      // Class names become labels shown to people and stored on the ledger: only UTF-8 names are taken.
+      if (scanUtf8(raw) !== raw.length) {
+        throw new DataError({ file, record: index }, 'an entry name is not valid UTF-8', {
+          hint: 'Create the archive with a tool that stores UTF-8 file names (e.g. zip 3.0 or 7-Zip).',
+        });
+      }
       const name = raw.toString('utf8');
       const className = classifyEntryName(name, file, index);
       if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
