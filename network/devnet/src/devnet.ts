@@ -92,11 +92,13 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
       { cause: err },
     );
   }
+  let endorser: EndorserService | null = null;
   const committer = new CommitterService(repo, {
     channel: config.channel,
     blockSize,
     blockTimeoutMs,
     signer: { creator: peer.serialized, sign: (message) => signLowS(peerKey, message) },
+    expectMore: () => endorser?.expectsSubmissions() ?? false,
     log,
   });
   const runtime = new ChaincodeRuntime({
@@ -117,7 +119,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
     await committer.init();
     await runtime.start();
     const qscc = new QsccService(repo, config.channel);
-    const endorser = new EndorserService({
+    endorser = new EndorserService({
       channel: config.channel,
       chaincodeName: config.chaincode,
       chaincodeVersion: CHAINCODE_VERSION,

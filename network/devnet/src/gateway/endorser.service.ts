@@ -51,10 +51,15 @@ function decode<T>(what: string, fn: () => T): T {
 
 // Endorsements signed but not yet submitted that are remembered, so ordering need not re-verify them.
 const MAX_REMEMBERED_ENDORSEMENTS = 10_000;
+// How long a client usually takes from receiving an endorsement to submitting it.
+const SUBMIT_EXPECTED_WITHIN_MS = 250;
 
 /** The endorser: checks a signed proposal, runs it, and signs the result as the devnet's peer. */
 export class EndorserService {
   private readonly endorsements = new Map<string, OwnEndorsement>();
+  /** Endorsements returned in the last SUBMIT_EXPECTED_WITHIN_MS and not yet submitted, oldest first. */
+  private readonly recentlyEndorsed = new Map<string, number>();
+  private endorsing = 0;
 
   constructor(
     private readonly opts: {
@@ -161,12 +166,34 @@ export class EndorserService {
     };
   }
 
+  /** Runs an Endorse request while counting it, so ordering knows a submission is probably coming. */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.endorsing += 1;
+    try {
+      return await work();
+    } finally {
+      this.endorsing -= 1;
+    }
+  }
+
+  /** True while endorsements run or were just handed out unsubmitted: more transactions are on their way. */
+  expectsSubmissions(now = Date.now()): boolean {
+    if (this.endorsing > 0) return true;
+    for (const [key, at] of this.recentlyEndorsed) {
+      if (now - at < SUBMIT_EXPECTED_WITHIN_MS) return true;
+      this.recentlyEndorsed.delete(key);
+    }
+    return false;
+  }
+
   private remember(signature: Uint8Array, endorsement: OwnEndorsement): void {
     if (this.endorsements.size >= MAX_REMEMBERED_ENDORSEMENTS) {
       const oldest = this.endorsements.keys().next();
       if (!oldest.done) this.endorsements.delete(oldest.value);
     }
-    this.endorsements.set(Buffer.from(signature).toString('base64'), endorsement);
+    const key = Buffer.from(signature).toString('base64');
+    this.endorsements.set(key, endorsement);
+    this.recentlyEndorsed.set(key, Date.now());
   }
 
   /**
@@ -184,6 +211,7 @@ export class EndorserService {
     const remembered = this.endorsements.get(key);
     if (!remembered || !Buffer.from(remembered.responsePayload).equals(responsePayload)) return null;
     this.endorsements.delete(key);
+    this.recentlyEndorsed.delete(key);
     return remembered;
   }
 

@@ -74,7 +74,7 @@ export class GatewayServer {
       result.setPreparedTransaction(endorser.endorse(parsed, simulation));
       return result;
     };
-    run().then(
+    endorser.track(run).then(
       (result) => {
         callback(null, result);
       },

@@ -24,6 +24,8 @@ export interface CommitterOptions {
   blockSize: number;
   blockTimeoutMs: number;
   signer: BlockSigner;
+  /** Whether more transactions are about to arrive (endorsed, not yet submitted). */
+  expectMore: () => boolean;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -39,15 +41,20 @@ function sameVersion(a: Version | null, b: Version | null): boolean {
 }
 
 /**
- * Orders submitted transactions into blocks (cut by size or timeout), validates each read set against
- * the state as of its position in the chain (MVCC and phantom reads, as Fabric's committer does), and
- * commits block, state, history and index in one atomic write.
+ * Orders submitted transactions into blocks, validates each read set against the state as of its
+ * position in the chain (MVCC and phantom reads, as Fabric's committer does), and commits block, state,
+ * history and index in one atomic write.
+ *
+ * Blocks are cut when blockSize transactions wait, when the first of them has waited blockTimeoutMs,
+ * or at once when no block is being committed and no endorsed transaction is still expected: a lone
+ * client then sees commit latency, not the timeout.
  */
 export class CommitterService {
   private pending: OrderedTx[] = [];
   private readonly pendingIds = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private committing: Promise<void> = Promise.resolve();
+  private busy = false;
   private readonly events = new EventEmitter();
   private closed = false;
 
@@ -87,6 +94,9 @@ export class CommitterService {
     this.pendingIds.add(tx.txId);
     if (this.pending.length >= this.opts.blockSize) {
       this.cut();
+    } else if (!this.busy && !this.opts.expectMore()) {
+      // Nothing else is coming and nothing is committing: waiting out the timeout would only add latency.
+      this.cut();
     } else {
       this.timer ??= setTimeout(() => {
         this.cut();
@@ -102,9 +112,17 @@ export class CommitterService {
     // Blocks commit strictly one after another; transactions arriving meanwhile wait for the next block.
     this.committing = this.committing.then(async () => {
       const batch = this.pending.splice(0, this.opts.blockSize);
-      if (batch.length > 0) await this.commitBlock(batch);
-      if (this.pending.length > 0 && !this.timer) {
-        this.timer = setTimeout(() => {
+      this.busy = true;
+      try {
+        if (batch.length > 0) await this.commitBlock(batch);
+      } finally {
+        this.busy = false;
+      }
+      if (this.pending.length === 0) return;
+      if (this.pending.length >= this.opts.blockSize || !this.opts.expectMore()) {
+        this.cut();
+      } else {
+        this.timer ??= setTimeout(() => {
           this.cut();
         }, this.opts.blockTimeoutMs);
       }
