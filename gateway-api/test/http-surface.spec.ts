@@ -13,6 +13,7 @@ describe('HTTP surface: docs, health, metrics, headers, CORS (real Redis)', () =
       GATEWAY_ORG: 'Org1',
       REDIS_URL: redis.url,
       CORS_ORIGINS: 'http://portal.test:5173',
+      UPLOAD_RATE_LIMIT: '5',
     });
   });
 
@@ -101,6 +102,21 @@ describe('HTTP surface: docs, health, metrics, headers, CORS (real Redis)', () =
     expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
     const refused = await preflight('http://evil.test');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('rate-limits upload requests, before even looking at the session', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await fetch(`${gateway.url}/api/uploads`, {
+        method: 'POST',
+        headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' },
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    // Other routes are not under the upload limit.
+    expect((await fetch(`${gateway.url}/api/docs-json`)).status).toBe(200);
   });
 
   it('refuses an oversized JSON body with a 413 that points to uploads', async () => {

@@ -12,7 +12,7 @@ import { merkleDigest, removeHome, signIn, startGateway, type Gateway } from './
 import { startConsortium } from './support/devnet';
 import { startRedis, type RedisServer } from './support/redis-server';
 import { openEvents } from './support/sse-client';
-import { createUpload, patch } from './support/tus-client';
+import { createUpload, patch, uploadOffset } from './support/tus-client';
 
 const IRIS = path.join(__dirname, '../../fixtures/iris/iris.csv');
 
@@ -72,6 +72,8 @@ describe('gateway against the devnet and the real chaincode', () => {
     expect(ingest['error']).toBeUndefined();
     expect(ingest).toMatchObject({ state: 'completed', progress: { stage: 'done', percent: 100 } });
     expect(ingest['txId']).toMatch(/^[0-9a-f]{64}$/);
+    // Its bytes are in storage now: the upload is gone and no longer counts against the quota.
+    expect((await uploadOffset(org1.url, user1, created.id ?? '')).status).toBe(404);
 
     const response = await fetch(`${org1.url}/api/jobs/${jobId}`, { headers: authed(user1) });
     expect(response.status).toBe(200);

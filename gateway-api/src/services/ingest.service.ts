@@ -18,6 +18,7 @@ import { AuditRepository } from '../repositories/audit.repository';
 import { DatasetRepository } from '../repositories/dataset.repository';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { StorageRepository } from '../repositories/storage.repository';
+import { UploadRepository } from '../repositories/upload.repository';
 import type { IngestFailure, IngestJobData, IngestProgress } from './queue.constants';
 
 export interface IngestResult {
@@ -64,16 +65,22 @@ export class IngestService {
     private readonly ledger: LedgerRepository,
     private readonly accounts: AccountsRepository,
     private readonly audit: AuditRepository,
+    private readonly uploads: UploadRepository,
   ) {}
 
   async run(data: IngestJobData, attempt: IngestAttempt): Promise<IngestResult> {
     const identity = await this.ownerIdentity(data);
     try {
-      return await this.ingest(data, identity, attempt);
+      const result = await this.ingest(data, identity, attempt);
+      await this.releaseUploads(data);
+      return result;
     } catch (error) {
       const permanent = isPermanent(error);
       const created = permanent ? undefined : await this.existingJob(identity, data.jobId);
-      if (created !== undefined) return created;
+      if (created !== undefined) {
+        await this.releaseUploads(data);
+        return created;
+      }
       // Keep the objects of an attempt the queue will retry while the ledger is unreachable: the retry
       // rewrites the same objects, and only the last attempt gives up and removes them.
       if (permanent || attempt.attempt >= attempt.maxAttempts || !isUnavailable(error)) {
@@ -221,6 +228,23 @@ export class IngestService {
       };
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The job's bytes now live in storage: its uploads are deleted and stop counting against the owner's
+   * quota. A failed ingest keeps them, so the user can fix the spec and submit again without re-uploading.
+   */
+  private async releaseUploads(data: IngestJobData): Promise<void> {
+    const owner = `${data.owner.org}/${data.owner.username}`;
+    for (const upload of data.uploads) {
+      try {
+        await this.uploads.remove({ id: upload.id, owner });
+      } catch (error) {
+        this.logger.warn(
+          `Could not delete upload ${upload.id} of ingested job ${data.jobId}: ${String(error)}`,
+        );
+      }
     }
   }
 

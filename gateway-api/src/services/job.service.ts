@@ -56,6 +56,10 @@ export class JobService {
         },
       );
     }
+    const derivedId = idempotencyKey === undefined ? undefined : jobIdFor(user, idempotencyKey);
+    // A retried submission whose job is already queued (or ingested: its uploads may be gone) is that job.
+    if (derivedId !== undefined && (await this.queue.find(derivedId)) !== undefined)
+      return { jobId: derivedId };
     const roles = [
       ...request.uploads.data.map((id) => ({ id, role: 'data' as const })),
       ...(request.uploads.pretrained === undefined
@@ -79,10 +83,7 @@ export class JobService {
         role,
       });
     }
-    const jobId =
-      idempotencyKey === undefined
-        ? randomUUID()
-        : `job-${createHash('sha256').update(`${user.org}/${user.username}\n${idempotencyKey}`).digest('hex').slice(0, 32)}`;
+    const jobId = derivedId ?? randomUUID();
     const specJson = canonicalJson(spec);
     await this.queue.enqueueIngest({
       jobId,
@@ -175,6 +176,12 @@ export class JobService {
       throw error;
     }
   }
+}
+
+/** The job id an idempotency key stands for: per user, so two users' keys never collide. */
+function jobIdFor(user: SessionUser, idempotencyKey: string): string {
+  const digest = createHash('sha256').update(`${user.org}/${user.username}\n${idempotencyKey}`).digest('hex');
+  return `job-${digest.slice(0, 32)}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
