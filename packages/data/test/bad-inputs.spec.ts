@@ -237,6 +237,15 @@ describe('bad input corpus', () => {
       );
     });
 
+    it('refuses an image whose header declares a huge canvas before decoding it', async () => {
+      const bomb = png(2, 2, 1);
+      bomb.writeUInt32BE(100_000, 16);
+      bomb.writeUInt32BE(100_000, 20);
+      await expect(
+        profile('pixels.zip', buildZip([...good, { name: 'cats/huge.png', data: bomb }])),
+      ).rejects.toThrow(/100000x100000 pixels, more than the 16777216-pixel limit/);
+    });
+
     it('refuses entry names that are not UTF-8', async () => {
       const zip = buildZip([...good, { name: 'cats/caf\u00e9.png', data: png(2, 2, 1) }]);
       // Replace the UTF-8 "é" (c3 a9) in both headers by a lone Latin-1 byte plus a filler.
