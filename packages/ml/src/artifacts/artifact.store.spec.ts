@@ -71,6 +71,29 @@ describe('model artifacts', () => {
     for (const m of [first, second, other]) m.dispose();
   });
 
+  it('hashes a declared topology without layer names the same, whatever the process built before', async () => {
+    const spec: ModelSpec = {
+      kind: 'topology',
+      topology: {
+        class_name: 'Sequential',
+        config: {
+          layers: [
+            { class_name: 'Dense', config: { units: 4, batch_input_shape: [null, 3] } },
+            { class_name: 'Dense', config: { units: 2, activation: 'softmax' } },
+          ],
+        },
+      },
+    };
+    const first = await createModel(spec, { ...shape, seed: 6 });
+    const between = await createModel(spec, { ...shape, seed: 7 });
+    const second = await createModel(spec, { ...shape, seed: 6 });
+    expect(await saveModel(second, path.join(dir, 'unnamed-2'))).toBe(
+      await saveModel(first, path.join(dir, 'unnamed-1')),
+    );
+    expect(second.layers.map((l) => l.name)).toEqual(['layer_0', 'layer_1']);
+    for (const m of [first, between, second]) m.dispose();
+  });
+
   it('finds NaN weights and undeclared or missing bytes', () => {
     const specs: tf.io.WeightsManifestEntry[] = [{ name: 'k', shape: [2], dtype: 'float32' }];
     expect(checkWeights({ weightSpecs: specs, weightData: Float32Array.of(1, 2).buffer })).toEqual([]);

@@ -194,6 +194,11 @@ export function prepareTopology(topology: unknown, seed: number): Record<string,
   // A JSON round trip (not structuredClone): topologies are JSON, and tfjs tests `instanceof Array`,
   // which arrays cloned in another realm (Jest's sandbox) fail.
   const copy = JSON.parse(JSON.stringify(topology)) as Record<string, unknown>;
+  // Like unnamed layers below, an unnamed model would get a process-wide counter in its name.
+  const root = isRecord(copy.model_config) ? copy.model_config : copy;
+  if (isRecord(root.config) && (typeof root.config.name !== 'string' || root.config.name === '')) {
+    root.config.name = 'model';
+  }
   layersOf(copy).forEach((layer, index) => {
     const className = String(layer.class_name);
     if (!isAllowedLayerClass(className)) {
@@ -203,6 +208,9 @@ export function prepareTopology(topology: unknown, seed: number): Record<string,
     }
     const config = isRecord(layer.config) ? layer.config : {};
     layer.config = config;
+    // tfjs would name an unnamed layer from a process-wide counter, so model.json (and its hash) would
+    // depend on what the process built before.
+    if (typeof config.name !== 'string' || config.name === '') config.name = `layer_${index}`;
     // Initializers left to their defaults are random too: write them out so they can carry a seed.
     for (const [key, initializer] of DEFAULT_INITIALIZERS[className] ?? []) {
       if (config[key] === undefined || config[key] === null)
