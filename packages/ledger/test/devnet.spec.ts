@@ -243,6 +243,108 @@ describe('ledger clients against the devnet and the real chaincode', () => {
       'job-c',
     ]);
   });
+
+  it('walks a job from creation to selection and certificates, and revokes one', async () => {
+    const owner = new JobsClient(await connect('Org1/user1'));
+    const request = jobRequest('job-life');
+    const created = await owner.createJob({ ...request, trials: request.trials.slice(0, 1) });
+    expect(created.result.trialCount).toBe(1);
+
+    const trainer = new JobsClient(await connect('Org1/executor1'));
+    const claimed = await trainer.claimTrial('job-life');
+    expect(claimed.result).toMatchObject({ trialId: 't000', status: 'CLAIMED', attempts: 1 });
+    const renewed = await trainer.renewLease('job-life', 't000');
+    expect(renewed.result.status).toBe('CLAIMED');
+    const committed = await trainer.commitCandidate('job-life', 't000', {
+      modelHash: 'e'.repeat(64),
+      artifactUri: 'local://jobs/job-life/models/t000',
+      metrics: { accuracy: 0.9 },
+      backend: 'wasm',
+    });
+    expect(committed.result).toMatchObject({
+      trialId: 't000',
+      backend: 'wasm',
+      txId: committed.transactionId,
+    });
+    expect((await owner.getJob('job-life')).status).toBe('VALIDATING');
+
+    for (const org of ['Org2', 'Org3']) {
+      await new NodesClient(await connect(`${org}/validator1`)).registerNode(capabilities);
+      const scored = await new JobsClient(await connect(`${org}/validator1`)).submitScores('job-life', [
+        {
+          trialId: 't000',
+          verified: true,
+          objective: org === 'Org2' ? 0.91 : 0.912,
+          metrics: { accuracy: 0.91 },
+        },
+      ]);
+      expect(scored.result).toEqual([expect.objectContaining({ mspId: `${org}MSP`, verified: true })]);
+    }
+    const scores = await owner.listScores('job-life');
+    expect(scores.map((score) => score.mspId).sort()).toEqual(['Org2MSP', 'Org3MSP']);
+    expect((await owner.listCandidates('job-life')).map((candidate) => candidate.modelHash)).toEqual([
+      'e'.repeat(64),
+    ]);
+
+    const finalized = await owner.finalizeJob('job-life');
+    expect(finalized.result).toMatchObject({
+      status: 'COMPLETED',
+      selected: { trialId: 't000', modelHash: 'e'.repeat(64), txId: finalized.transactionId },
+    });
+    const read = await owner.getJob('job-life');
+    expect(read.selected).toEqual(finalized.result.selected);
+    const history = await owner.getJobHistory('job-life');
+    expect(history.map((entry) => entry.event)).toEqual([
+      'JobCreated',
+      'TrialClaimed',
+      'LeaseRenewed',
+      'CandidateCommitted',
+      'ScoresSubmitted',
+      'ScoresSubmitted',
+      'JobFinalized',
+    ]);
+
+    const certificates = new CertificatesClient(await connect('Org2/user1'));
+    expect(await certificates.name()).toMatch(/DeCenter/);
+    expect(await certificates.symbol()).not.toBe('');
+    const minted = await certificates.listCertificates({ jobId: 'job-life' });
+    expect(minted.map((certificate) => certificate.role).sort()).toEqual([
+      'owner',
+      'validator',
+      'validator',
+      'winning-trainer',
+    ]);
+    const ownerCertificate = minted.find((certificate) => certificate.role === 'owner')!;
+    expect(await certificates.ownerOf(ownerCertificate.tokenId)).toBe(ownerCertificate.owner.id);
+    expect(await certificates.tokenUri(ownerCertificate.tokenId)).toBe(ownerCertificate.tokenUri);
+    expect(await certificates.getCertificate(ownerCertificate.tokenId)).toEqual(ownerCertificate);
+    expect(await certificates.balanceOf(ownerCertificate.owner.id)).toBe(1);
+    const supply = await certificates.totalSupply();
+    expect(supply).toBe(4);
+
+    await expect(certificates.revoke(ownerCertificate.tokenId, 'not the issuer')).rejects.toBeInstanceOf(
+      AccessDeniedError,
+    );
+    const revoked = await new CertificatesClient(await connect('Org1/user1')).revoke(
+      ownerCertificate.tokenId,
+      'test',
+    );
+    expect(revoked.result).toMatchObject({ revoked: true, revokedReason: 'test' });
+    expect(await certificates.totalSupply()).toBe(supply - 1);
+    expect(await certificates.balanceOf(ownerCertificate.owner.id)).toBe(0);
+  });
+
+  it('cancels an open job for its owner and fails a trial for its holder', async () => {
+    const owner = new JobsClient(await connect('Org1/user1'));
+    await owner.createJob(jobRequest('job-cancel'));
+    const trainer = new JobsClient(await connect('Org2/executor1'));
+    await trainer.claimTrial('job-cancel', 't001');
+    const failed = await trainer.failTrial('job-cancel', 't001', 'out of memory');
+    expect(failed.result).toMatchObject({ status: 'FAILED', failureReason: 'out of memory' });
+    const cancelled = await owner.cancelJob('job-cancel', 'no longer needed');
+    expect(cancelled.result).toMatchObject({ status: 'CANCELLED', cancelReason: 'no longer needed' });
+    await expect(owner.cancelJob('job-cancel')).rejects.toBeInstanceOf(FailedPreconditionError);
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
