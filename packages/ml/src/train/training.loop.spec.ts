@@ -264,49 +264,58 @@ describe('train', () => {
     expect(await run(7)).not.toBe(first);
   });
 
-  it('trains the cnn template on wasm deterministically', async () => {
-    const count = 24;
-    const features = new Float32Array(count * 8 * 8);
-    const labels = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      labels[i] = i % 2;
-      // Class 0 is bright in the top half, class 1 in the bottom half.
-      for (let p = 0; p < 64; p++) features[i * 64 + p] = p < 32 === (i % 2 === 0) ? 1 : 0.1 * ((i + p) % 3);
-    }
-    const cnn: ModelSpec = {
-      kind: 'template',
-      template: 'cnn',
-      options: { filters: [4], kernelSize: 3, denseUnits: 8, dropout: 0.25, batchNorm: false },
-    };
-    const run = async () => {
-      const model = await createModel(cnn, {
-        inputShape: [8, 8, 1],
-        task: 'classification',
-        numClasses: 2,
-        seed: 5,
-      });
-      const data = arrayDataSource({
-        features,
-        targets: labels,
-        inputShape: [8, 8, 1],
-        task: 'classification',
-        numClasses: 2,
-        batchSize: 8,
-        shuffleSeed: 5,
-      });
-      const result = await train({
-        model,
-        task: 'classification',
-        data,
-        hyperparameters: { ...hp('adam', 3, 0.01), batchSize: 8 },
-        seed: 5,
-      });
-      model.dispose();
-      return result;
-    };
-    const first = await run();
-    const second = await run();
-    expect(second.weightsHash).toBe(first.weightsHash);
-    expect(first.history.at(-1)?.loss).toBeLessThan(first.history[0]?.loss ?? 0);
-  });
+  it.each([false, true])(
+    'trains the cnn template on wasm deterministically and resumes it exactly (batchNorm %s)',
+    async (batchNorm) => {
+      const count = 24;
+      const features = new Float32Array(count * 8 * 8);
+      const labels = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        labels[i] = i % 2;
+        // Class 0 is bright in the top half, class 1 in the bottom half.
+        for (let p = 0; p < 64; p++)
+          features[i * 64 + p] = p < 32 === (i % 2 === 0) ? 1 : 0.1 * ((i + p) % 3);
+      }
+      const cnn: ModelSpec = {
+        kind: 'template',
+        template: 'cnn',
+        options: { filters: [4], kernelSize: 3, denseUnits: 8, dropout: 0.25, batchNorm },
+      };
+      const root = path.join(dir, `cnn-${batchNorm}`);
+      const run = async (extra: Partial<Parameters<typeof train>[0]>) => {
+        const model = await createModel(cnn, {
+          inputShape: [8, 8, 1],
+          task: 'classification',
+          numClasses: 2,
+          seed: 5,
+        });
+        const data = arrayDataSource({
+          features,
+          targets: labels,
+          inputShape: [8, 8, 1],
+          task: 'classification',
+          numClasses: 2,
+          batchSize: 8,
+          shuffleSeed: 5,
+        });
+        const hyperparameters = { ...hp('adam', 3, 0.01), batchSize: 8 };
+        const result = await train({
+          model,
+          task: 'classification',
+          data,
+          hyperparameters,
+          seed: 5,
+          ...extra,
+        });
+        model.dispose();
+        return result;
+      };
+      const first = await run({ checkpointDir: root });
+      const second = await run({});
+      expect(second.weightsHash).toBe(first.weightsHash);
+      expect(first.history.at(-1)?.loss).toBeLessThan(first.history[0]?.loss ?? 0);
+      const resumed = await run({ resumeFrom: epochDir(root, 1) });
+      expect(resumed.weightsHash).toBe(first.weightsHash);
+    },
+  );
 });
