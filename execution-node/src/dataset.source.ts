@@ -1,5 +1,13 @@
 import { seededRandom, type DataSpec, type Task } from '@decenter/core';
-import { fitCsvEncoding, openDataset, profileCsv, readCsv, type EncodingSpec } from '@decenter/data';
+import {
+  fitCsvEncoding,
+  idxEncoding,
+  openDataset,
+  profileCsv,
+  profileIdx,
+  readCsv,
+  type EncodingSpec,
+} from '@decenter/data';
 import type { DataSource } from '@decenter/ml';
 import * as tf from '@tensorflow/tfjs';
 import { createReadStream } from 'node:fs';
@@ -13,23 +21,23 @@ export const DEFAULT_SHUFFLE_WINDOW = 65_536;
  * Fits the input encoding on the training file only (standardization statistics, categories, classes), as
  * the data package defines it. The encoding is saved with the model so that anyone scores data the same way.
  */
-export async function fitEncoding(
-  format: DataSpec['format'],
-  trainFile: string,
-  data: DataSpec,
-  task: Task,
-): Promise<EncodingSpec> {
-  if (format !== 'csv') {
-    throw new TrialFailedError(
-      'INVALID_DATA',
-      `this execution node trains CSV data sets; the job's data is ${format}`,
-      {
-        hint: 'Run a node version that supports this format, or submit the data as CSV.',
-      },
-    );
+export async function fitEncoding(files: string[], data: DataSpec, task: Task): Promise<EncodingSpec> {
+  const [first, second] = files;
+  if (data.format === 'csv' && first !== undefined && files.length === 1) {
+    const profile = await profileCsv(createReadStream(first), { file: 'train.csv', data, task });
+    return fitCsvEncoding(readCsv(createReadStream(first), { file: 'train.csv' }), { profile, data, task });
   }
-  const profile = await profileCsv(createReadStream(trainFile), { file: 'train', data, task });
-  return fitCsvEncoding(readCsv(createReadStream(trainFile), { file: 'train' }), { profile, data, task });
+  if (data.format === 'idx' && first !== undefined && second !== undefined && files.length === 2) {
+    const paths = { images: first, labels: second };
+    const profile = await profileIdx(paths, {
+      files: { images: 'train-images.idx', labels: 'train-labels.idx' },
+    });
+    return idxEncoding(profile, task);
+  }
+  throw new TrialFailedError(
+    'INVALID_DATA',
+    `cannot read ${data.format} training data from ${files.length} file(s); csv takes one, idx an images and a labels file`,
+  );
 }
 
 export interface StreamingSourceOptions {

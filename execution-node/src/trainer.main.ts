@@ -50,7 +50,7 @@ async function run(trialJson: string): Promise<void> {
   try {
     encoding = JSON.parse(await readFile(encodingFile, 'utf8')) as EncodingSpec;
   } catch {
-    encoding = await fitEncoding(spec.data.format, files.train, spec.data, spec.task);
+    encoding = await fitEncoding(files.train, spec.data, spec.task);
     await writeFile(encodingFile, canonicalJson(encoding));
   }
   const model = await createModel(spec.model, {
@@ -64,14 +64,14 @@ async function run(trialJson: string): Promise<void> {
   const resumedFromEpoch = resumeFrom === undefined ? 0 : (await readCheckpointState(resumeFrom)).epoch;
   await send({ type: 'started', backend: backend.name, resumedFromEpoch, parameters: model.countParams() });
   const trainSource = streamingSource({
-    files: [files.train],
+    files: files.train,
     data: spec.data,
     encoding,
     batchSize: input.hyperparameters.batchSize,
     shuffleSeed: input.seed,
   });
   const validation = streamingSource({
-    files: [files.validation],
+    files: files.validation,
     data: spec.data,
     encoding,
     batchSize: 1024,

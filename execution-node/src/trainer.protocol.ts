@@ -10,8 +10,8 @@ export interface TrialInput {
   /** Backends to try, best first. */
   backends: TrainingBackend[];
   maxParameters?: number;
-  /** Data files inside the trial's input folder, already verified against the manifest. */
-  files: { train: string; validation: string };
+  /** Data files inside the trial's input folder, verified against the manifest (CSV: one; IDX: images, labels). */
+  files: { train: string[]; validation: string[] };
   /** Inside the output folder: per-epoch checkpoints (resumed from when present) and the final model. */
   checkpointDir: string;
   modelDir: string;

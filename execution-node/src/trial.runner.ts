@@ -15,6 +15,7 @@ import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
 import { storageUri, type DataFetcher, type StorageLocation } from './data.fetcher';
 import { failureReason, TrialFailedError } from './executor.errors';
 import { LeaseRenewer } from './lease.renewer';
+import { planTrialData, type DataFile } from './trial.data';
 import type { ProgressSink } from './progress.reporter';
 import {
   buildSandboxArgs,
@@ -135,35 +136,20 @@ export class TrialRunner {
     try {
       const { manifest, location } = await options.fetcher.loadManifest(job);
       const spec = checkSpec(await options.fetcher.loadSpec(job, manifest, location));
-      const train = options.fetcher.objectsOf(manifest, 'train');
-      const validation = options.fetcher.objectsOf(manifest, 'validation');
-      if (train.length !== 1 || validation.length !== 1) {
-        throw new TrialFailedError(
-          'INVALID_DATA',
-          `the manifest has ${train.length} train and ${validation.length} validation objects; this node trains one of each`,
-        );
-      }
-      const [trainObject, validationObject] = [train[0], validation[0]] as [
-        (typeof train)[0],
-        (typeof train)[0],
-      ];
-      const bytes = trainObject.size + validationObject.size;
-      if (options.maxDataBytes !== undefined && bytes > options.maxDataBytes) {
+      const plan = planTrialData(spec.data.format, manifest.objects);
+      if (options.maxDataBytes !== undefined && plan.bytes > options.maxDataBytes) {
         throw new TrialFailedError(
           'FAILED_PRECONDITION',
-          `the trial needs ${bytes} bytes of data; this node accepts at most ${options.maxDataBytes}`,
+          `the trial needs ${plan.bytes} bytes of data; this node accepts at most ${options.maxDataBytes}`,
         );
       }
-      const [trainFile, validationFile] = await Promise.all([
-        options.fetcher.materialize(trainObject, manifest, location, inputDir, `train.${spec.data.format}`),
-        options.fetcher.materialize(
-          validationObject,
-          manifest,
-          location,
-          inputDir,
-          `validation.${spec.data.format}`,
-        ),
-      ]);
+      const fetch = (files: DataFile[]): Promise<string[]> =>
+        Promise.all(
+          files.map((file) =>
+            options.fetcher.materialize(file.object, manifest, location, inputDir, file.name),
+          ),
+        );
+      const [trainFiles, validationFiles] = await Promise.all([fetch(plan.train), fetch(plan.validation)]);
       const input: TrialInput = {
         jobId: job.jobId,
         trialId: trial.trialId,
@@ -172,7 +158,7 @@ export class TrialRunner {
         seed: trial.seed,
         backends: options.backends,
         ...(options.maxModelParameters === undefined ? {} : { maxParameters: options.maxModelParameters }),
-        files: { train: trainFile, validation: validationFile },
+        files: { train: trainFiles, validation: validationFiles },
         checkpointDir: path.join(outputDir, 'checkpoints'),
         modelDir: path.join(outputDir, 'model'),
       };

@@ -40,8 +40,8 @@ describe('the sandboxed trainer', () => {
       seed: 11,
       backends: ['wasm', 'cpu'],
       files: {
-        train: path.join(trialDir, 'input', 'train.csv'),
-        validation: path.join(trialDir, 'input', 'validation.csv'),
+        train: [path.join(trialDir, 'input', 'train.csv')],
+        validation: [path.join(trialDir, 'input', 'validation.csv')],
       },
       checkpointDir: path.join(trialDir, 'output', 'checkpoints'),
       modelDir: path.join(trialDir, 'output', 'model'),
@@ -95,6 +95,47 @@ describe('the sandboxed trainer', () => {
     expect(resumed.resumedFromEpoch).toBe(starts[0]);
     expect(resumed.modelHash).toBe(uninterrupted.modelHash);
     expect(resumed.checkpointHashes).toEqual(uninterrupted.checkpointHashes);
+  });
+
+  it('trains on IDX images + labels (the MNIST layout)', async () => {
+    const trialDir = path.join(root, 'idx');
+    await mkdir(path.join(trialDir, 'input'), { recursive: true });
+    await mkdir(path.join(trialDir, 'output'), { recursive: true });
+    // 8x8 ubyte images: class 1 is bright in the top half, class 0 in the bottom half, with a little noise.
+    const idx = (type: number, dims: number[], values: number[]): Buffer => {
+      const header = Buffer.alloc(4 + 4 * dims.length);
+      header.writeUInt8(type, 2);
+      header.writeUInt8(dims.length, 3);
+      dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+      return Buffer.concat([header, Buffer.from(values)]);
+    };
+    const write = async (split: string, count: number, offset: number): Promise<string[]> => {
+      const labels = Array.from({ length: count }, (_, i) => (i + offset) % 2);
+      const pixels = labels.flatMap((label, i) =>
+        Array.from({ length: 64 }, (_, p) => (p < 32 === (label === 1) ? 200 : 20) + ((i * 7 + p * 13) % 30)),
+      );
+      const images = path.join(trialDir, 'input', `${split}-images.idx`);
+      const labelFile = path.join(trialDir, 'input', `${split}-labels.idx`);
+      await writeFile(images, idx(0x08, [count, 8, 8], pixels));
+      await writeFile(labelFile, idx(0x08, [count], labels));
+      return [images, labelFile];
+    };
+    const input: TrialInput = {
+      jobId: 'j2',
+      trialId: 't000',
+      spec: parseJobSpec({ ...IRIS_SPEC, data: { format: 'idx' } }),
+      hyperparameters: { learningRate: 0.05, batchSize: 16, epochs: 3, optimizer: 'adam' },
+      seed: 5,
+      backends: ['wasm', 'cpu'],
+      files: { train: await write('train', 120, 0), validation: await write('validation', 40, 1) },
+      checkpointDir: path.join(trialDir, 'output', 'checkpoints'),
+      modelDir: path.join(trialDir, 'output', 'model'),
+    };
+    const trialJson = path.join(trialDir, 'input', 'trial.json');
+    await writeFile(trialJson, JSON.stringify(input));
+    const result = await run({ trialDir, trialJson });
+    expect(result.epochsRun).toBe(3);
+    expect(result.metrics['accuracy']).toBeGreaterThan(0.9);
   });
 
   it('refuses a spec with a Lambda layer inside the sandbox too, naming the layer', async () => {
