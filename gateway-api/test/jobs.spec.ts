@@ -159,6 +159,44 @@ describe('job submission and ingest (real Redis, no ledger)', () => {
     expect(await jobFiles(jobId)).toEqual([]);
   });
 
+  it('refuses a pre-trained model whose topology carries code (Lambda) or names missing weights', async () => {
+    const topology = (className: string) => ({
+      class_name: 'Sequential',
+      config: {
+        name: 'm',
+        layers: [
+          { class_name: 'Dense', config: { units: 4, batch_input_shape: [null, 4], activation: 'relu' } },
+          { class_name: className, config: { units: 3, activation: 'softmax', function: 'lambda x: x' } },
+        ],
+      },
+    });
+    const cases = [
+      { model: { modelTopology: topology('Lambda'), weightsManifest: [] }, problem: /Lambda/ },
+      {
+        model: {
+          modelTopology: topology('Dense'),
+          weightsManifest: [{ paths: ['weights.bin'], weights: [] }],
+        },
+        problem: /weights\.bin/,
+      },
+    ];
+    for (const { model, problem } of cases) {
+      const data = await upload(gateway, alice, await readFile(IRIS), 'iris.csv');
+      const pretrained = await upload(gateway, alice, Buffer.from(JSON.stringify(model)), 'model.json');
+      const accepted = await submit(gateway, alice, {
+        spec: irisSpec(),
+        uploads: { data: [data], pretrained },
+      });
+      expect(accepted.status).toBe(202);
+      const jobId = String(accepted.body['jobId']);
+      const status = await waitForState(gateway, alice, jobId, ['failed']);
+      const error = status['error'] as Record<string, unknown>;
+      expect(error).toMatchObject({ code: 'INVALID_DATA', file: 'model.json' });
+      expect(String(error['message'])).toMatch(problem);
+      expect(await jobFiles(jobId)).toEqual([]);
+    }
+  });
+
   it("refuses another user's ingest, and another org's gateway does not know the job", async () => {
     const id = await upload(gateway, alice, await readFile(IRIS), 'iris.csv');
     const accepted = await submit(gateway, alice, { spec: irisSpec(), uploads: { data: [id] } });

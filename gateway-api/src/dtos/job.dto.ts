@@ -9,7 +9,8 @@ export const submitJobSchema = z.strictObject({
   spec: z.unknown(),
   uploads: z.strictObject({
     data: z.array(uploadId).min(1, 'name at least one data upload').max(16),
-    pretrained: uploadId.optional(),
+    /** model.json and its weight files; a single id is accepted too. */
+    pretrained: z.union([uploadId.transform((id) => [id]), z.array(uploadId).min(1).max(64)]).optional(),
   }),
 });
 
@@ -28,9 +29,11 @@ export class SubmitJobUploadsDto {
   @ApiProperty({ type: [String], description: 'Completed tus upload ids of the data files' })
   data!: string[];
   @ApiPropertyOptional({
-    description: 'Completed tus upload id of a pre-trained model (zip of model.json + weights)',
+    type: [String],
+    description:
+      'Completed tus upload ids of a pre-trained model: its model.json and the weight files it names',
   })
-  pretrained?: string;
+  pretrained?: string[];
 }
 
 export class SubmitJobDto {

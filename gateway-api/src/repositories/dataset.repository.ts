@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 
 import { Inject, Injectable } from '@nestjs/common';
-import { canonicalJson, type JobSpec, type ObjectRole } from '@decenter/core';
+import { canonicalJson, checkTopology, type JobSpec, type ObjectRole } from '@decenter/core';
 import { DataError, profileCsv, profileIdx, splitCsv, splitIdx, type SplitName } from '@decenter/data';
 
 import type { AppConfig } from '../config/config.schema';
@@ -28,6 +28,8 @@ export interface SplitOutput {
 }
 
 const SPLITS: readonly SplitName[] = ['train', 'validation', 'holdout'];
+/** model.json files are small (weights live beside them); a bigger one is not a layers model. */
+const MAX_MODEL_JSON_BYTES = 32 * 1024 * 1024;
 
 /**
  * Validates uploaded data against the spec and splits it (seeded, stratified) with @decenter/data, writing
@@ -72,6 +74,61 @@ export class DatasetRepository {
           'image archives cannot be ingested by this gateway yet: their holdout cannot be sealed separately',
           { hint: 'Convert the images to IDX (images + labels files) and submit with data.format "idx".' },
         );
+    }
+  }
+
+  /**
+   * A pre-trained model is a TensorFlow.js layers `model.json` plus the weight files its weightsManifest
+   * names. Nothing uploaded is executed: the topology must use only allowed layer classes (no Lambda),
+   * and every weight file it names must be among the uploads.
+   */
+  async checkPretrained(inputs: readonly DatasetInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const models = inputs.filter((input) => input.filename.toLowerCase() === 'model.json');
+    const [model] = models;
+    if (model === undefined || models.length > 1) {
+      throw new DataError(
+        { file: inputs.map((input) => input.filename).join(', ') },
+        'a pre-trained model needs exactly one model.json among its files',
+        { hint: 'Upload the model.json written by tf.LayersModel.save() and its weight files.' },
+      );
+    }
+    if ((await stat(model.path)).size > MAX_MODEL_JSON_BYTES) {
+      throw new DataError({ file: model.filename }, `is over ${String(MAX_MODEL_JSON_BYTES)} bytes`, {
+        hint: 'Save the weights in separate .bin files (the default of tf.LayersModel.save()).',
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(model.path, 'utf8'));
+    } catch (error) {
+      throw new DataError({ file: model.filename }, 'is not valid JSON', { cause: error });
+    }
+    const document = (json ?? {}) as { modelTopology?: unknown; weightsManifest?: unknown };
+    const issues = checkTopology(document.modelTopology, 'modelTopology');
+    if (issues.length > 0) {
+      throw new DataError(
+        { file: model.filename },
+        `its topology is refused: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+        {
+          hint: 'Use only the allowed layer classes (docs/users.md); Lambda layers carry code and are refused.',
+        },
+      );
+    }
+    const names = new Set(inputs.map((input) => input.filename));
+    for (const group of Array.isArray(document.weightsManifest)
+      ? (document.weightsManifest as unknown[])
+      : []) {
+      const paths = (group as { paths?: unknown }).paths;
+      for (const weightPath of Array.isArray(paths) ? (paths as unknown[]) : []) {
+        if (typeof weightPath !== 'string' || !names.has(weightPath)) {
+          throw new DataError(
+            { file: model.filename },
+            `its weightsManifest names ${JSON.stringify(weightPath)}, which is not among the uploaded files`,
+            { hint: 'Upload every weight file model.json names, under the same file name.' },
+          );
+        }
+      }
     }
   }
 

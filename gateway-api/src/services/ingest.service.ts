@@ -111,6 +111,11 @@ export class IngestService {
     const inputs = data.uploads
       .filter((upload) => upload.role === 'data')
       .map((upload) => ({ path: upload.path, filename: upload.filename }));
+    await this.datasets.checkPretrained(
+      data.uploads
+        .filter((upload) => upload.role === 'pretrained')
+        .map((upload) => ({ path: upload.path, filename: upload.filename })),
+    );
     const splits = await this.datasets.validateAndSplit(data.jobId, spec, inputs);
     await attempt.report({ stage: 'split', percent: 30 });
 

@@ -62,9 +62,7 @@ export class JobService {
       return { jobId: derivedId };
     const roles = [
       ...request.uploads.data.map((id) => ({ id, role: 'data' as const })),
-      ...(request.uploads.pretrained === undefined
-        ? []
-        : [{ id: request.uploads.pretrained, role: 'pretrained' as const }]),
+      ...(request.uploads.pretrained ?? []).map((id) => ({ id, role: 'pretrained' as const })),
     ];
     if (new Set(roles.map((r) => r.id)).size !== roles.length) {
       throw new DecenterError('INVALID_ARGUMENT', 'The same upload is named twice.', {
