@@ -73,6 +73,21 @@ describe('BlockHasher', () => {
     }
   });
 
+  it('hashes every full block in a worker, only a short last block inline', async () => {
+    const own = new HashPool(2);
+    try {
+      const bytes = new Uint8Array(10 * 4096 + 100);
+      const result = await digestStream(toAsync(chunked(bytes, [5000, 20_000])), {
+        blockSize: 4096,
+        pool: own,
+      });
+      expect(result.leaves).toHaveLength(11);
+      expect(own.completed).toBe(10);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses bytes after digest() and bad block sizes', async () => {
     const hasher = new BlockHasher({ blockSize: 1024, pool });
     await hasher.digest();

@@ -42,6 +42,8 @@ export class HashPool {
   private readonly queue: Task[] = [];
   private nextId = 0;
   private closed = false;
+  /** Blocks hashed by the workers so far (lets tests check that hashing left the caller's thread). */
+  completed = 0;
 
   constructor(readonly size: number = Math.max(1, Math.min(4, availableParallelism()))) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('HashPool size must be a positive integer');
@@ -62,8 +64,10 @@ export class HashPool {
     worker.on('message', (message: { id: number; digest: ArrayBuffer; buffer: ArrayBuffer }) => {
       const task = slot.task;
       slot.task = undefined;
-      if (task?.id === message.id)
+      if (task?.id === message.id) {
+        this.completed++;
         task.resolve({ digest: Buffer.from(message.digest), buffer: message.buffer });
+      }
       this.dispatch();
     });
     const fail = (error: Error): void => {
