@@ -10,10 +10,10 @@ import {
 } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, peer } from '@hyperledger/fabric-protos';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createConsortium, startDevnet, type NetworkConfig, type RunningDevnet } from '../src';
 import { blockHeaderHash } from '../src/ledger/block.builder';
+import { chaincodeServers } from './support/processes';
 import { FIXTURE_CHAINCODE, connectAs, removeHome, tempHome, utf8, type Connection } from './support/clients';
 
 jest.setTimeout(30_000);
@@ -296,7 +296,7 @@ describe('devnet gateway with the real fabric-gateway client', () => {
   });
 
   it('restarts the chaincode process when it dies and keeps serving', async () => {
-    const [chaincodePid] = chaincodeChildren();
+    const [chaincodePid] = chaincodeServers(process.pid);
     if (chaincodePid === undefined) throw new Error('no chaincode server child process found');
     process.kill(chaincodePid, 'SIGKILL');
     const deadline = Date.now() + 15_000;
@@ -310,7 +310,7 @@ describe('devnet gateway with the real fabric-gateway client', () => {
       }
     }
     expect(utf8(await contract.evaluateTransaction('Get', 'after-crash'))).toBe('alive');
-    expect(chaincodeChildren()).not.toContain(chaincodePid);
+    expect(chaincodeServers(process.pid)).not.toContain(chaincodePid);
   });
 
   async function chainHeight(): Promise<number> {
@@ -318,21 +318,3 @@ describe('devnet gateway with the real fabric-gateway client', () => {
     return common.BlockchainInfo.deserializeBinary(bytes).getHeight();
   }
 });
-
-/** PIDs of the chaincode servers this test process's devnet started (Linux /proc). */
-function chaincodeChildren(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === process.pid && cmdline.includes('server') && cmdline.includes('kv-chaincode'))
-        pids.push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return pids;
-}

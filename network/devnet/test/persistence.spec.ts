@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { addOrg, createConsortium, loadNetworkConfig, startDevnet, type NetworkConfig } from '../src';
+import { chaincodeServers, isAlive } from './support/processes';
 import { FIXTURE_CHAINCODE, connectAs, removeHome, tempHome, utf8 } from './support/clients';
 
 jest.setTimeout(45_000);
@@ -77,8 +78,14 @@ describe('devnet persistence', () => {
     } finally {
       conn.close();
     }
+    const [orphan] = chaincodeServers(first.child.pid ?? -1);
     first.child.kill('SIGKILL');
     expect((await waitExit(first.child)).signal).toBe('SIGKILL');
+    // The chaincode server notices its devnet is gone and exits rather than lingering as an orphan.
+    if (orphan === undefined) throw new Error('the devnet started no chaincode server');
+    const deadline = Date.now() + 10_000;
+    while (isAlive(orphan) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isAlive(orphan)).toBe(false);
 
     const second = await spawnDevnet(home);
     const again = await connectAs(config, second.endpoint, 'Org1', 'user1');

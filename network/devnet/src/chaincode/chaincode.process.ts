@@ -66,10 +66,20 @@ export interface ChaincodeProcessOptions {
  */
 export function spawnChaincodeServer(opts: ChaincodeProcessOptions): ChildProcess {
   const cli = resolveServerCli(opts.chaincodeDir);
+  // The CLI runs as is; the only addition is a watchdog on stdin, a pipe from the devnet. When the devnet
+  // dies (even by kill -9) the pipe closes and the chaincode server exits instead of lingering as an orphan.
+  const bootstrap = [
+    "process.stdin.on('end', () => process.exit(0));",
+    "process.stdin.on('error', () => process.exit(0));",
+    'process.stdin.resume();',
+    `process.argv = [process.argv[0], ${JSON.stringify(cli)}, ...process.argv.slice(1)];`,
+    `require(${JSON.stringify(cli)});`,
+  ].join('\n');
   const child = spawn(
     process.execPath,
     [
-      cli,
+      '-e',
+      bootstrap,
       'server',
       '--chaincode-address',
       `127.0.0.1:${opts.port.toString()}`,
@@ -80,11 +90,14 @@ export function spawnChaincodeServer(opts: ChaincodeProcessOptions): ChildProces
     ],
     {
       cwd: opts.chaincodeDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       // Quiet by default; a CORE_CHAINCODE_LOGGING_LEVEL the user set still wins.
       env: { CORE_CHAINCODE_LOGGING_LEVEL: 'warning', ...process.env },
     },
   );
+  child.on('error', (err) => {
+    opts.onLine(`failed to start the chaincode server: ${err.message}`);
+  });
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
