@@ -27,7 +27,7 @@ describe('accounts and sessions (real Redis)', () => {
   beforeAll(async () => {
     redis = await startRedis();
     home = await createHome(IDENTITIES);
-    gateway = await startGateway(home, { GATEWAY_ORG: 'Org1', REDIS_URL: redis.url, LOGIN_RATE_LIMIT: '8' });
+    gateway = await startGateway(home, { GATEWAY_ORG: 'Org1', REDIS_URL: redis.url, LOGIN_RATE_LIMIT: '12' });
   });
 
   afterAll(async () => {
@@ -126,6 +126,29 @@ describe('accounts and sessions (real Redis)', () => {
     expect(after.status).toBe(401);
   });
 
+  it('changes a password: the initial one stops working and leaves users.json', async () => {
+    const initial = await initialPassword(home, 'Org1', 'admin');
+    const token = await signIn(gateway, home, 'Org1', 'admin');
+    const change = (body: object) =>
+      fetch(`${gateway.url}/api/auth/password`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await change({ currentPassword: 'wrong', newPassword: 'a long new password' })).status).toBe(401);
+    const short = await change({ currentPassword: initial, newPassword: 'short' });
+    expect(short.status).toBe(400);
+    expect(((await short.json()) as { message: string }).message).toContain('newPassword');
+    expect((await change({ currentPassword: initial, newPassword: 'a long new password' })).status).toBe(204);
+    expect((await login(gateway, 'Org1', 'admin', initial)).status).toBe(401);
+    expect((await login(gateway, 'Org1', 'admin', 'a long new password')).status).toBe(200);
+    const users = JSON.parse(await readFile(path.join(home, 'Org1', 'users.json'), 'utf8')) as {
+      users: { username: string; initialPassword?: string }[];
+    };
+    expect(users.users.find((u) => u.username === 'admin')?.initialPassword).toBeUndefined();
+    expect(users.users.find((u) => u.username === 'user1')?.initialPassword).toBeDefined();
+  });
+
   it('writes every sign-in to the audit log without secrets', async () => {
     const dir = path.join(home, 'audit');
     const files = await readdir(dir);
@@ -146,7 +169,7 @@ describe('accounts and sessions (real Redis)', () => {
 
   it('rate-limits sign-in attempts with a 429 that says to wait', async () => {
     let limited: Response | undefined;
-    for (let i = 0; i < 12 && limited === undefined; i++) {
+    for (let i = 0; i < 20 && limited === undefined; i++) {
       const response = await login(gateway, 'Org1', 'user1', 'guess');
       if (response.status === 429) limited = response;
     }

@@ -11,10 +11,12 @@ import type { Response } from 'express';
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
 import {
+  ChangePasswordDto,
   ErrorDto,
   LoginDto,
   LoginResponseDto,
   SessionUserDto,
+  changePasswordSchema,
   loginSchema,
   type LoginResponse,
   type PublicUser,
@@ -62,6 +64,16 @@ export class AuthController {
   @ApiOkResponse({ type: SessionUserDto })
   me(@CurrentUser() user: SessionUser): PublicUser {
     return publicUser(user);
+  }
+
+  @RateLimited('login')
+  @Post('password')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Change your password (the initial one from users.json stops working)' })
+  async changePassword(@CurrentUser() user: SessionUser, @Body() body: ChangePasswordDto): Promise<void> {
+    const { currentPassword, newPassword } = parseBody(changePasswordSchema, body, 'password change');
+    await this.auth.changePassword(user, currentPassword, newPassword);
   }
 
   @Post('logout')

@@ -7,6 +7,16 @@ export const loginSchema = z.strictObject({
   password: z.string().min(1).max(1024),
 });
 
+export const changePasswordSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(12, 'must be at least 12 characters').max(1024),
+});
+
+export class ChangePasswordDto {
+  @ApiProperty({ format: 'password' }) currentPassword!: string;
+  @ApiProperty({ format: 'password', minLength: 12 }) newPassword!: string;
+}
+
 export class LoginDto {
   @ApiProperty({ example: 'Org1', description: 'The org this gateway serves' })
   org!: string;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { Inject, Injectable } from '@nestjs/common';
@@ -48,6 +48,8 @@ export interface FabricIdentity extends NetworkIdentity {
 /** Reads the org's accounts (`$DECENTER_HOME/<org>/users.json`) and Fabric identities (network.json). */
 @Injectable()
 export class AccountsRepository {
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   get usersFilePath(): string {
@@ -82,6 +84,23 @@ export class AccountsRepository {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
+  }
+
+  /**
+   * Replaces users.json atomically (temp file + rename), after `change` edited the current content.
+   * Changes are serialized, so two password changes at once cannot lose one another.
+   */
+  updateUsers(change: (file: UsersFile) => UsersFile): Promise<void> {
+    const next = this.writes.then(async () => {
+      const current = await this.readUsers();
+      if (current === undefined) throw new Error(`${this.usersFilePath} does not exist`);
+      const updated = usersFileSchema.parse(change(current));
+      const temp = `${this.usersFilePath}.${String(process.pid)}.tmp`;
+      await writeFile(temp, `${JSON.stringify(updated, null, 2)}\n`, { mode: 0o600 });
+      await rename(temp, this.usersFilePath);
+    });
+    this.writes = next.catch(() => undefined);
+    return next;
   }
 
   /** The org's identities from network.json, or an empty list when no network has been set up yet. */

@@ -112,6 +112,26 @@ export class AuthService implements OnModuleInit {
     return { token, user };
   }
 
+  /** Changes the signed-in user's password; the initial one (if any) is forgotten. */
+  async changePassword(user: SessionUser, currentPassword: string, newPassword: string): Promise<void> {
+    const actor = `${user.org}/${user.username}`;
+    const record = (await this.accounts.readUsers())?.users.find((u) => u.username === user.username);
+    if (record === undefined || !(await verifyPassword(currentPassword, record.password))) {
+      await this.audit.record({ action: 'change-password', actor, outcome: 'refused' });
+      throw new UnauthenticatedError('The current password is wrong.');
+    }
+    const password = await hashPassword(newPassword);
+    await this.accounts.updateUsers((file) => ({
+      ...file,
+      users: file.users.map((u) => {
+        if (u.username !== user.username) return u;
+        const { initialPassword: _dropped, ...rest } = u;
+        return { ...rest, password };
+      }),
+    }));
+    await this.audit.record({ action: 'change-password', actor, outcome: 'ok' });
+  }
+
   async authenticate(token: string): Promise<SessionUser> {
     const user = await this.sessions.find(token);
     if (user === undefined) throw new UnauthenticatedError();
