@@ -1,13 +1,14 @@
-import type { Contract } from '@hyperledger/fabric-gateway';
+import { checkpointers, type ChaincodeEvent, type Contract, type Network } from '@hyperledger/fabric-gateway';
 import { createConsortium, startDevnet, type RunningDevnet } from '../src';
 import { FIXTURE_CHAINCODE, connectAs, removeHome, tempHome, type Connection } from './support/clients';
 
 jest.setTimeout(30_000);
 
-describe('block cutting', () => {
+describe('block cutting and event checkpoints', () => {
   let home: string;
   let devnet: RunningDevnet;
   let conn: Connection;
+  let network: Network;
   let contract: Contract;
 
   beforeAll(async () => {
@@ -23,7 +24,8 @@ describe('block cutting', () => {
       log: () => undefined,
     });
     conn = await connectAs(config, devnet.endpoint, 'Org1', 'user1');
-    contract = conn.gateway.getNetwork(config.channel).getContract(config.chaincode);
+    network = conn.gateway.getNetwork(config.channel);
+    contract = network.getContract(config.chaincode);
   });
 
   afterAll(async () => {
@@ -55,5 +57,23 @@ describe('block cutting', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
     // Submitted together, they share blocks rather than waiting for one block each (timing-tolerant).
     expect(sizes.length).toBeLessThan(7);
+  });
+
+  it('resumes chaincode events after a checkpointed transaction inside its block', async () => {
+    const first = await contract.newProposal('Put', { arguments: ['cp-a', '1'] }).endorse();
+    const second = await contract.newProposal('Put', { arguments: ['cp-b', '2'] }).endorse();
+    const [firstCommit, secondCommit] = await Promise.all([first.submit(), second.submit()]);
+    const firstStatus = await firstCommit.getStatus();
+    await secondCommit.getStatus();
+
+    const checkpoint = checkpointers.inMemory();
+    await checkpoint.checkpointTransaction(firstStatus.blockNumber, first.getTransactionId());
+    const events = await network.getChaincodeEvents(contract.getChaincodeName(), { checkpoint });
+    try {
+      const next = (await events[Symbol.asyncIterator]().next()).value as ChaincodeEvent;
+      expect(next.transactionId).toBe(second.getTransactionId());
+    } finally {
+      events.close();
+    }
   });
 });
