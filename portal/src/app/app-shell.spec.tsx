@@ -84,6 +84,42 @@ describe('app shell', () => {
     expect(fetchMock).toHaveBeenCalled();
   });
 
+  it('sends the user back to sign in when the session expires mid-way, and signs out', async () => {
+    const user = userEvent.setup();
+    let session = true;
+    stubGateway((url) => {
+      if (url.pathname === '/api/auth/login') {
+        session = true;
+        return { status: 200, body: { token: 't', user: alice } };
+      }
+      if (url.pathname === '/api/auth/logout') {
+        session = false;
+        return { status: 204 };
+      }
+      if (!session) return { status: 401, body: {} };
+      if (url.pathname === '/api/auth/me') return { status: 200, body: alice };
+      return { status: 200, body: { items: [] } };
+    });
+    const router = renderAt('/nodes');
+    expect(await screen.findByRole('heading', { name: 'No node registered' })).toBeInTheDocument();
+
+    session = false;
+    await user.click(screen.getByRole('link', { name: 'Ledger' }));
+    expect(await screen.findByRole('heading', { name: 'Sign in to DeCenter' })).toBeInTheDocument();
+    expect(router.state.location.search).toBe('?redirectTo=%2Fledger');
+
+    await user.type(screen.getByLabelText('Organization'), 'Org1');
+    await user.type(screen.getByLabelText('User name'), 'alice');
+    await user.type(screen.getByLabelText('Password'), 'pw');
+    await user.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('heading', { name: 'No block yet' })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe('/ledger');
+
+    await user.click(screen.getByRole('button', { name: 'Sign out' }));
+    expect(await screen.findByRole('heading', { name: 'Sign in to DeCenter' })).toBeInTheDocument();
+    expect(session).toBe(false);
+  });
+
   it('shows a refused sign-in with what to do', async () => {
     const user = userEvent.setup();
     stubGateway((url) => {
