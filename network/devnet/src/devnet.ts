@@ -107,7 +107,11 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
     version: CHAINCODE_VERSION,
     log,
   });
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
+  const server = new grpc.Server({
+    // Fabric peers accept 100 MiB messages; transactions carrying large arguments must not fail here.
+    'grpc.max_receive_message_length': 100 * 1024 * 1024,
+    'grpc.max_send_message_length': 100 * 1024 * 1024,
+  });
   const cleanup = async () => {
     server.forceShutdown();
     await committer.close();

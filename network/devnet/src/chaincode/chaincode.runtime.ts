@@ -114,6 +114,9 @@ export class ChaincodeRuntime {
         // Retry quickly while the chaincode server is still loading its contracts.
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 500,
+        // Chaincode responses and state values may exceed gRPC's 4 MiB default, as on a real peer.
+        'grpc.max_receive_message_length': 100 * 1024 * 1024,
+        'grpc.max_send_message_length': 100 * 1024 * 1024,
       },
     );
     this.connect(this.client);

@@ -24,6 +24,20 @@ describe('low-S ECDSA signatures', () => {
     expect(isLowS(highS)).toBe(false);
   });
 
+  it('accepts s exactly n/2 and short s values, and rejects n/2 + 1', () => {
+    const der = (s: bigint) => {
+      let hex = s.toString(16);
+      if (hex.length % 2) hex = '0' + hex;
+      let bytes = Buffer.from(hex, 'hex');
+      if ((bytes[0] ?? 0) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
+      const body = Buffer.concat([Buffer.from([0x02, 0x01, 0x01, 0x02, bytes.length]), bytes]);
+      return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    };
+    expect(isLowS(der(HALF_N))).toBe(true);
+    expect(isLowS(der(HALF_N + 1n))).toBe(false);
+    expect(isLowS(der(5n))).toBe(true);
+  });
+
   it('refuses bytes that are not a DER signature', () => {
     expect(() => parseDerSignature(Buffer.from('not a signature'))).toThrow(/DER/);
   });

@@ -33,8 +33,18 @@ export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
   return { r: r.value, s: s.value };
 }
 
+const P256_HALF_N_BYTES = Buffer.from(P256_HALF_N.toString(16).padStart(64, '0'), 'hex');
+
+/** Whether s <= n/2, compared on the bytes: this runs for every signature the devnet checks. */
 export function isLowS(der: Uint8Array): boolean {
-  return parseDerSignature(der).s <= P256_HALF_N;
+  if (der.length < 8 || der[0] !== 0x30 || der[2] !== 0x02)
+    throw new Error('DER signature: expected SEQUENCE');
+  const sOffset = 4 + (der[3] ?? 0);
+  if (der[sOffset] !== 0x02) throw new Error('DER signature: expected INTEGER');
+  let s = der.subarray(sOffset + 2, sOffset + 2 + (der[sOffset + 1] ?? 0));
+  while (s.length > 0 && s[0] === 0) s = s.subarray(1);
+  if (s.length !== P256_HALF_N_BYTES.length) return s.length < P256_HALF_N_BYTES.length;
+  return Buffer.compare(s, P256_HALF_N_BYTES) <= 0;
 }
 
 /** Signs SHA-256(message) with a P-256 key and returns the low-S DER signature Fabric expects. */
