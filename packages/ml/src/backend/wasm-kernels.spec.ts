@@ -163,6 +163,20 @@ describe('wasm training kernels', () => {
     });
   });
 
+  it('clones share memory on wasm and stay valid after the original is disposed', async () => {
+    await initBackend('wasm');
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(x);
+    // The clone is a new tensor over the same buffer: one data buffer for both.
+    expect(tf.memory().numDataBuffers - before).toBe(1);
+    expect(copy).not.toBe(x);
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
+  });
+
   it('transposed matrix products match the cpu backend', async () => {
     const a = values(6 * 4, 5);
     const b = values(4 * 5, 6);

@@ -8,7 +8,7 @@ import { findWasmKernel } from './wasm-conv.kernels';
  * before calling the original XNNPACK kernel (whose transpose flags take a slow path, about 12x slower:
  * every Dense layer's gradient uses them), and a `MaxPoolGrad` that scatters each gradient to the
  * window's first maximum in one pass (the built-in one rescans every window per input pixel), and a
- * `Sum` for bias gradients (see columnSum).
+ * `Sum` for bias gradients (see columnSum), and an `Identity` that does not copy.
  */
 
 type TensorInfo = tf.TensorInfo;
@@ -219,9 +219,20 @@ function columnSum(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * `Identity` that shares the input's buffer (reference-counted), as the cpu and webgl backends do; the
+ * wasm one copies it. The engine clones every tensor it keeps for the backward pass, so this copied
+ * each layer's activations once per training step.
+ */
+function sharedIdentity(args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo {
+  const { x } = args.inputs;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
 let registered = false;
 
-/** Replaces `BatchMatMul`, `Sum` and `MaxPoolGrad` on the wasm backend (idempotent). */
+/** Replaces `BatchMatMul`, `Sum`, `Identity` and `MaxPoolGrad` on the wasm backend (idempotent). */
 export function registerWasmPoolMatMulKernels(): void {
   if (registered) return;
   const matMul = findWasmKernel('BatchMatMul');
@@ -234,6 +245,12 @@ export function registerWasmPoolMatMulKernels(): void {
     tf.unregisterKernel('Sum', 'wasm');
     tf.registerKernel({ ...sum, kernelFunc: columnSum(sum.kernelFunc) });
   }
+  if (findWasmKernel('Identity') !== undefined) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: sharedIdentity as unknown as tf.KernelFunc,
+  });
   if (findWasmKernel('MaxPoolGrad') !== undefined) tf.unregisterKernel('MaxPoolGrad', 'wasm');
   tf.registerKernel({
     kernelName: 'MaxPoolGrad',
