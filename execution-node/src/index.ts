@@ -3,6 +3,8 @@ export * from './node.config';
 export * from './node.identity';
 export * from './claim.scheduler';
 export * from './lease.renewer';
+export * from './conflict.retry';
+export * from './trial.data';
 export * from './sandbox';
 export * from './trainer.protocol';
 export * from './data.fetcher';

@@ -12,6 +12,7 @@ import {
 import { LedgerError, type CommitCandidateRequest, type JobRecord, type TrialRecord } from '@decenter/ledger';
 import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
 
+import { retryOnConflict } from './conflict.retry';
 import { storageUri, type DataFetcher, type StorageLocation } from './data.fetcher';
 import { failureReason, TrialFailedError } from './executor.errors';
 import { LeaseRenewer } from './lease.renewer';
@@ -213,7 +214,9 @@ export class TrialRunner {
       const artifactUri = await this.upload(job, trial, location, outputDir);
       if (isLost()) return 'lost';
       update({ phase: 'committing' });
-      await options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri));
+      await retryOnConflict(() =>
+        options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri)),
+      );
       options.log({
         event: 'committed',
         jobId: job.jobId,
@@ -237,7 +240,7 @@ export class TrialRunner {
       const reason = failureReason(error);
       options.log({ event: 'trial-failed', jobId: job.jobId, trialId: trial.trialId, reason });
       try {
-        await options.ledger.failTrial(job.jobId, trial.trialId, reason);
+        await retryOnConflict(() => options.ledger.failTrial(job.jobId, trial.trialId, reason));
       } catch (ledgerError) {
         options.log({
           event: 'fail-trial-not-recorded',
