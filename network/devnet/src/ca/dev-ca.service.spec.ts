@@ -3,7 +3,7 @@ import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative as relativePath } from 'node:path';
 import { NetworkConfigError } from '../errors';
 import { addOrg, caCertPath, createConsortium, loadNetworkConfig } from './dev-ca.service';
 
@@ -76,6 +76,12 @@ describe('dev CA', () => {
     expect(updated.identities.filter((entry) => entry.mspId === 'Org4MSP')).toHaveLength(5);
     await expect(addOrg({ home, name: 'Org4' })).rejects.toThrow(NetworkConfigError);
     await expect(addOrg({ home, name: '../evil' })).rejects.toThrow(/Invalid org name/);
+  });
+
+  it('writes absolute key and certificate paths even for a relative home', async () => {
+    const relative = relativePath(process.cwd(), home);
+    const config = await createConsortium({ home: relative, orgs: ['Org1'] });
+    expect(config.identities.every((entry) => isAbsolute(entry.cert) && isAbsolute(entry.key))).toBe(true);
   });
 
   it('tells the user to create the consortium when network.json is missing', async () => {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { NetworkConfigError } from '../errors';
 import {
   DEFAULT_CHAINCODE,
@@ -183,8 +183,10 @@ function validateOrgName(name: string): void {
 
 /** Creates the CA and identities of every org once and writes $home/network.json; later calls only read it. */
 export async function createConsortium(opts: { home: string; orgs?: string[] }): Promise<NetworkConfig> {
+  // Absolute paths in network.json, so clients started from any directory find the keys.
+  const home = resolve(opts.home);
   try {
-    return await loadNetworkConfig(opts.home);
+    return await loadNetworkConfig(home);
   } catch (err) {
     if (!(err instanceof NetworkConfigError) || !/No consortium/.test(err.message)) throw err;
   }
@@ -192,29 +194,30 @@ export async function createConsortium(opts: { home: string; orgs?: string[] }):
   if (orgs.length === 0) throw new NetworkConfigError('A consortium needs at least one org.');
   orgs.forEach(validateOrgName);
   if (new Set(orgs).size !== orgs.length) throw new NetworkConfigError('Org names must be unique.');
-  await mkdir(opts.home, { recursive: true });
+  await mkdir(home, { recursive: true });
   const identities: NetworkIdentity[] = [];
-  for (const org of orgs) identities.push(...(await createOrg(opts.home, org)));
+  for (const org of orgs) identities.push(...(await createOrg(home, org)));
   const config: NetworkConfig = {
     peer: { endpoint: DEFAULT_PEER_ENDPOINT, tlsRootCert: null, hostAlias: 'peer0.devnet' },
     channel: DEFAULT_CHANNEL,
     chaincode: DEFAULT_CHAINCODE,
     identities,
   };
-  await writeNetworkConfig(opts.home, config);
+  await writeNetworkConfig(home, config);
   return config;
 }
 
 /** Admits a new member org: a new CA and identities, appended to network.json; ledger state is untouched. */
 export async function addOrg(opts: { home: string; name: string }): Promise<NetworkConfig> {
   validateOrgName(opts.name);
-  const config = await loadNetworkConfig(opts.home);
+  const home = resolve(opts.home);
+  const config = await loadNetworkConfig(home);
   if (config.identities.some((identity) => identity.org === opts.name)) {
     throw new NetworkConfigError(`Org '${opts.name}' is already a member; pick another name.`);
   }
-  const identities = await createOrg(opts.home, opts.name);
+  const identities = await createOrg(home, opts.name);
   const updated: NetworkConfig = { ...config, identities: [...config.identities, ...identities] };
-  await writeNetworkConfig(opts.home, updated);
+  await writeNetworkConfig(home, updated);
   return updated;
 }
 
