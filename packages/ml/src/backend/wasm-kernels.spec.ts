@@ -173,7 +173,14 @@ describe('wasm training kernels', () => {
     expect(copy).not.toBe(x);
     x.dispose();
     expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
-    copy.dispose();
+    // A cast to the dtype it already has shares too; a real cast converts.
+    const same = tf.cast(copy, 'float32');
+    expect(tf.memory().numDataBuffers - before).toBe(1);
+    const floats = tf.tensor1d([1.7, -2.2]);
+    const ints = tf.cast(floats, 'int32');
+    expect(tf.memory().numDataBuffers - before).toBe(3);
+    expect(Array.from(ints.dataSync())).toEqual([1, -2]);
+    tf.dispose([copy, same, floats, ints]);
     expect(tf.memory().numDataBuffers).toBe(before);
   });
 

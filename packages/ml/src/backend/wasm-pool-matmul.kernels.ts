@@ -8,7 +8,7 @@ import { findWasmKernel } from './wasm-conv.kernels';
  * before calling the original XNNPACK kernel (whose transpose flags take a slow path, about 12x slower:
  * every Dense layer's gradient uses them), and a `MaxPoolGrad` that scatters each gradient to the
  * window's first maximum in one pass (the built-in one rescans every window per input pixel), and a
- * `Sum` for bias gradients (see columnSum), and an `Identity` that does not copy.
+ * `Sum` for bias gradients (see columnSum), and an `Identity` (and same-dtype `Cast`) that does not copy.
  */
 
 type TensorInfo = tf.TensorInfo;
@@ -230,9 +230,18 @@ function sharedIdentity(args: { inputs: { x: TensorInfo }; backend: BackendWasm 
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
+/** `Cast` to the dtype a tensor already has shares it too (ReLU's gradient casts a float mask to float). */
+function sharingCast(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if ((args.attrs as { dtype: string }).dtype !== x.dtype) return original(args);
+    return sharedIdentity({ inputs: { x }, backend: args.backend as unknown as BackendWasm });
+  };
+}
+
 let registered = false;
 
-/** Replaces `BatchMatMul`, `Sum`, `Identity` and `MaxPoolGrad` on the wasm backend (idempotent). */
+/** Replaces `BatchMatMul`, `Sum`, `Identity`, `Cast` and `MaxPoolGrad` on the wasm backend (idempotent). */
 export function registerWasmPoolMatMulKernels(): void {
   if (registered) return;
   const matMul = findWasmKernel('BatchMatMul');
@@ -244,6 +253,11 @@ export function registerWasmPoolMatMulKernels(): void {
   if (sum !== undefined) {
     tf.unregisterKernel('Sum', 'wasm');
     tf.registerKernel({ ...sum, kernelFunc: columnSum(sum.kernelFunc) });
+  }
+  const cast = findWasmKernel('Cast');
+  if (cast !== undefined) {
+    tf.unregisterKernel('Cast', 'wasm');
+    tf.registerKernel({ ...cast, kernelFunc: sharingCast(cast.kernelFunc) });
   }
   if (findWasmKernel('Identity') !== undefined) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({
