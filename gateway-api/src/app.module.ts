@@ -7,6 +7,7 @@ import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from './config/config.schema';
 import { ConfigModule } from './config/config.module';
 import { AuthController } from './controllers/auth.controller';
+import { ConsortiumController } from './controllers/consortium.controller';
 import { HealthController } from './controllers/health.controller';
 import { JobController } from './controllers/job.controller';
 import { UploadController } from './controllers/upload.controller';
@@ -25,6 +26,7 @@ import { SessionRepository } from './repositories/session.repository';
 import { StorageRepository } from './repositories/storage.repository';
 import { UploadRepository } from './repositories/upload.repository';
 import { AuthService } from './services/auth.service';
+import { ConsortiumService } from './services/consortium.service';
 import { IngestService } from './services/ingest.service';
 import { DownloadService } from './services/download.service';
 import { EventsService } from './services/events.service';
@@ -49,6 +51,7 @@ const repositories = [
 ];
 const services = [
   AuthService,
+  ConsortiumService,
   DownloadService,
   EventsService,
   HealthService,
@@ -74,7 +77,7 @@ export class AppModule implements NestModule {
         }),
         BullModule.registerQueue({ name: QueueName.Ingest }),
       ],
-      controllers: [AuthController, HealthController, JobController, UploadController],
+      controllers: [AuthController, ConsortiumController, HealthController, JobController, UploadController],
       providers: [
         ...repositories,
         ...services,

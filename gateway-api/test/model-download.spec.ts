@@ -196,6 +196,44 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
     });
   });
 
+  it("shows the job's trials, candidates, scores, history, the nodes, certificates and the chain", async () => {
+    const get = async (route: string) => {
+      const response = await fetch(`${org1.url}/api${route}`, {
+        headers: { authorization: `Bearer ${owner}` },
+      });
+      expect(response.status).toBe(200);
+      return await response.json();
+    };
+    expect(await get(`/jobs/${jobId}/trials`)).toEqual([
+      expect.objectContaining({ jobId, status: 'COMMITTED' }),
+    ]);
+    expect(await get(`/jobs/${jobId}/candidates`)).toEqual([
+      expect.objectContaining({ jobId, backend: 'wasm' }),
+    ]);
+    expect(await get(`/jobs/${jobId}/scores`)).toHaveLength(2);
+    const history = (await get(`/jobs/${jobId}/history`)) as { event: string }[];
+    expect(history.map((entry) => entry.event)).toEqual(
+      expect.arrayContaining([
+        'JobCreated',
+        'TrialClaimed',
+        'CandidateCommitted',
+        'ScoresSubmitted',
+        'JobFinalized',
+      ]),
+    );
+    const nodes = (await get('/nodes?role=validator')) as { node: { mspId: string } }[];
+    expect(nodes.map((n) => n.node.mspId).sort()).toEqual(['Org2MSP', 'Org3MSP']);
+    const certificates = (await get(`/certificates?jobId=${jobId}`)) as { tokenId: string }[];
+    expect(certificates.length).toBeGreaterThan(0);
+    const verified = (await get(`/certificates/${certificates[0]?.tokenId ?? ''}/verify`)) as {
+      valid: boolean;
+    };
+    expect(verified.valid).toBe(true);
+    const chain = (await get('/ledger')) as { height: string; currentBlockHash: string };
+    expect(Number(chain.height)).toBeGreaterThan(5);
+    expect(chain.currentBlockHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('never completes a download whose stored part was altered', async () => {
     const dir = path.join(org1.config.storageDir, BUCKET, 'objects', 'jobs', jobId, 'models');
     const part = path.join(dir, 'model.bin.part-00001');

@@ -2,12 +2,20 @@ import path from 'node:path';
 
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import {
+  CertificatesClient,
   JobsClient,
+  NodesClient,
   LedgerConnection,
   getChainInfo,
   loadNetworkConfig,
   subscribeEvents,
+  type CertificateRecord,
+  type ChainInfo,
+  type ChaincodeHistoryEntry,
   type CreateJobRequest,
+  type NodeRecordWithTimes,
+  type ScoreRecord,
+  type TrialRecord,
   type JobPage,
   type JobRecord,
   type LedgerEvent,
@@ -15,6 +23,8 @@ import {
   type NetworkConfig,
   type Subscription,
 } from '@decenter/ledger';
+
+import type { Candidate } from '@decenter/core';
 
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
@@ -84,6 +94,44 @@ export class LedgerRepository implements OnModuleDestroy {
   ): Promise<{ job: JobRecord; txId: string }> {
     const committed = await (await this.jobs(identity)).cancelJob(jobId, reason);
     return { job: committed.result, txId: committed.transactionId };
+  }
+
+  async listTrials(identity: FabricIdentity, jobId: string): Promise<TrialRecord[]> {
+    return (await this.jobs(identity)).listTrials(jobId);
+  }
+
+  async listCandidates(identity: FabricIdentity, jobId: string): Promise<Candidate[]> {
+    return (await this.jobs(identity)).listCandidates(jobId);
+  }
+
+  async listScores(identity: FabricIdentity, jobId: string): Promise<ScoreRecord[]> {
+    return (await this.jobs(identity)).listScores(jobId);
+  }
+
+  async jobHistory(identity: FabricIdentity, jobId: string): Promise<ChaincodeHistoryEntry[]> {
+    return (await this.jobs(identity)).getJobHistory(jobId);
+  }
+
+  async listNodes(
+    identity: FabricIdentity,
+    filter: { role?: 'executor' | 'validator'; mspId?: string },
+  ): Promise<NodeRecordWithTimes[]> {
+    return new NodesClient(await this.connection(identity)).listNodes(filter);
+  }
+
+  async listCertificates(
+    identity: FabricIdentity,
+    filter: { holderId?: string; jobId?: string },
+  ): Promise<CertificateRecord[]> {
+    return new CertificatesClient(await this.connection(identity)).listCertificates(filter);
+  }
+
+  async getCertificate(identity: FabricIdentity, tokenId: string): Promise<CertificateRecord> {
+    return new CertificatesClient(await this.connection(identity)).getCertificate(tokenId);
+  }
+
+  async chainInfo(identity: FabricIdentity): Promise<ChainInfo> {
+    return getChainInfo(await this.connection(identity));
   }
 
   /** Height of the chain as `identity` sees it: a cheap end-to-end check for health. */

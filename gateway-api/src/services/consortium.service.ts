@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
+
+import { parseBody } from '../dtos/parse-body';
+import { jobIdSchema } from '../dtos/job.dto';
+import { LedgerRepository } from '../repositories/ledger.repository';
+import type { SessionUser } from '../repositories/session.repository';
+import { AuthService } from './auth.service';
+
+const nodesQuerySchema = z.strictObject({
+  role: z.enum(['executor', 'validator']).optional(),
+  mspId: z.string().min(1).max(128).optional(),
+});
+const certificatesQuerySchema = z.strictObject({
+  holderId: z.string().min(1).max(1024).optional(),
+  jobId: jobIdSchema.optional(),
+});
+const tokenIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'is not a certificate token id');
+
+/**
+ * Read-only views of the ledger for the portal and CLI: a job's trials, candidates, scores and history,
+ * the node registry, certificates and the chain itself. Each is read with the caller's own identity.
+ */
+@Injectable()
+export class ConsortiumService {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly ledger: LedgerRepository,
+  ) {}
+
+  async jobDetail(user: SessionUser, rawJobId: string, part: 'trials' | 'candidates' | 'scores' | 'history') {
+    const jobId = parseBody(jobIdSchema, rawJobId, 'job id');
+    const identity = this.auth.identityOf(user);
+    switch (part) {
+      case 'trials':
+        return this.ledger.listTrials(identity, jobId);
+      case 'candidates':
+        return this.ledger.listCandidates(identity, jobId);
+      case 'scores':
+        return this.ledger.listScores(identity, jobId);
+      case 'history':
+        return this.ledger.jobHistory(identity, jobId);
+    }
+  }
+
+  async nodes(user: SessionUser, query: unknown) {
+    const filter = parseBody(nodesQuerySchema, query, 'node query');
+    return this.ledger.listNodes(this.auth.identityOf(user), {
+      ...(filter.role === undefined ? {} : { role: filter.role }),
+      ...(filter.mspId === undefined ? {} : { mspId: filter.mspId }),
+    });
+  }
+
+  async certificates(user: SessionUser, query: unknown) {
+    const filter = parseBody(certificatesQuerySchema, query, 'certificate query');
+    return this.ledger.listCertificates(this.auth.identityOf(user), {
+      ...(filter.holderId === undefined ? {} : { holderId: filter.holderId }),
+      ...(filter.jobId === undefined ? {} : { jobId: filter.jobId }),
+    });
+  }
+
+  /** The certificate as the ledger holds it, and whether it still stands (not revoked). */
+  async verifyCertificate(user: SessionUser, rawTokenId: string) {
+    const tokenId = parseBody(tokenIdSchema, rawTokenId, 'token id');
+    const certificate = await this.ledger.getCertificate(this.auth.identityOf(user), tokenId);
+    return { valid: !certificate.revoked, certificate };
+  }
+
+  async chain(user: SessionUser) {
+    const info = await this.ledger.chainInfo(this.auth.identityOf(user));
+    return { ...info, height: info.height.toString() };
+  }
+}
