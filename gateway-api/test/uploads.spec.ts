@@ -85,6 +85,29 @@ describe('tus uploads (real Redis)', () => {
     expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
   });
 
+  it('resumes an upload after the gateway restarts, with the session and the digest intact', async () => {
+    const bytes = randomBytes(9 * BLOCK_SIZE + 5);
+    const created = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'restart.csv',
+      digest: await merkleDigest(bytes),
+    });
+    const id = created.id ?? '';
+    expect((await patch(gateway.url, alice, id, 0, bytes.subarray(0, 4000))).offset).toBe(4000);
+    const env = {
+      GATEWAY_ORG: 'Org1',
+      REDIS_URL: redis.url,
+      UPLOAD_MAX_FILE_BYTES: String(MAX_FILE),
+      UPLOAD_MAX_USER_BYTES: String(MAX_USER),
+    };
+    await gateway.close();
+    gateway = await startGateway(home, env);
+    // A new process: the stream hash of the first part is gone, the bytes on disk and the session are not.
+    expect((await uploadOffset(gateway.url, alice, id)).offset).toBe(4000);
+    const rest = await patch(gateway.url, alice, id, 4000, bytes.subarray(4000));
+    expect(rest.status).toBe(204);
+    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+  });
+
   it('refuses a completed upload whose digest does not match, and deletes it', async () => {
     const bytes = randomBytes(5000);
     const declared = await merkleDigest(
