@@ -16,7 +16,7 @@ import { buildSelectionReport } from './report.builder';
 import { planReplays } from './replay.plan';
 import { orderedSource, trainingSource } from './replay.source';
 import { finalizeJob, pendingCandidates, quorumMayBeReached, submitOnce } from './score.submitter';
-import { describeError } from './validator.errors';
+import { describeError, ValidatorError } from './validator.errors';
 
 export interface JobProcessorOptions {
   jobs: JobsClient;
@@ -338,8 +338,10 @@ export class JobProcessor {
     const modelDir = modelDirOf(dir);
     const hash = await hashArtifacts(modelDir);
     if (hash !== winner.modelHash) {
-      throw new Error(
+      throw new ValidatorError(
+        'INTEGRITY',
         `the stored model of ${winner.trialId} hashes to ${hash}, not the selected ${winner.modelHash}`,
+        { hint: 'The candidate folder was changed after selection; restore it from a copy with that hash.' },
       );
     }
     const policy: ReadPolicy = { owner: job.owner, readers: [{ kind: 'org', mspId: job.owner.mspId }] };

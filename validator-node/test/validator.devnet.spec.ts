@@ -59,6 +59,7 @@ describe('validator nodes of two orgs on the devnet', () => {
   let owner: JobsClient;
   let ownerParty: { mspId: string; id: string };
   const executors: Record<string, JobsClient> = {};
+  let org3Nodes: NodesClient;
   let rogueValidator: JobsClient;
   let org1Validator: JobsClient;
   let certificates: CertificatesClient;
@@ -115,6 +116,7 @@ describe('validator nodes of two orgs on the devnet', () => {
       const connection = await open(`${org}/executor1`);
       await new NodesClient(connection).registerNode(capabilities);
       executors[org] = new JobsClient(connection);
+      if (org === 'Org3') org3Nodes = new NodesClient(connection);
     }
     const rogue = await open('Org3/validator1');
     await new NodesClient(rogue).registerNode(capabilities);
@@ -239,6 +241,9 @@ describe('validator nodes of two orgs on the devnet', () => {
     expect(Object.keys(winnerScore?.metrics ?? {})).toEqual(
       expect.arrayContaining(['accuracy', 'macro-f1', 'log-loss', 'replay-epoch']),
     );
+
+    // Each of the three rejected candidates counts against its node.
+    expect(await org3Nodes.getNode()).toMatchObject({ completed: 5, rejected: 3 });
 
     const history = await owner.getJobHistory(jobId);
     const submissions = history.filter((e) => e.event === 'ScoresSubmitted').map((e) => e.actor.mspId);
