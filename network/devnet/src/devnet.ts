@@ -11,6 +11,7 @@ import { DeliverServer } from './gateway/deliver.server';
 import { EndorserService } from './gateway/endorser.service';
 import { GatewayServer } from './gateway/gateway.server';
 import { QsccService } from './gateway/qscc.service';
+import { StreamRegistry } from './gateway/stream.registry';
 import { TransactionValidator } from './gateway/transaction.validator';
 import { loadPrivateKey, signLowS } from './identity/ecdsa';
 import { MspRegistry } from './identity/msp.registry';
@@ -112,6 +113,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
     'grpc.max_receive_message_length': 100 * 1024 * 1024,
     'grpc.max_send_message_length': 100 * 1024 * 1024,
   });
+  const streams = new StreamRegistry();
   const cleanup = async () => {
     server.forceShutdown();
     await committer.close();
@@ -159,11 +161,12 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
         validator: new TransactionValidator(config.channel, msp, endorser),
         committer,
         repo,
+        streams,
       }).implementation(),
     );
     server.addService(
       peerProto.DeliverService,
-      new DeliverServer({ channel: config.channel, msp, committer, repo }).implementation(),
+      new DeliverServer({ channel: config.channel, msp, committer, repo, streams }).implementation(),
     );
     await recordPeerEndpoint(home, endpoint);
     log({ event: 'devnet-started', endpoint, height: repo.chainInfo().height, blockSize, blockTimeoutMs });
@@ -173,6 +176,9 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
       endpoint,
       stop: () => {
         stopped ??= (async () => {
+          // End listeners, commit what was submitted (answering waiting CommitStatus calls), then close.
+          streams.closeAll();
+          await committer.close();
           await new Promise<void>((done) => {
             const force = setTimeout(() => {
               server.forceShutdown();

@@ -1,11 +1,13 @@
+import * as grpc from '@grpc/grpc-js';
+import { GatewayError } from '@hyperledger/fabric-gateway';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChaincodeError, NetworkConfigError, createConsortium, startDevnet } from '../src';
-import { removeHome, tempHome } from './support/clients';
+import { FIXTURE_CHAINCODE, connectAs, removeHome, tempHome } from './support/clients';
 
 jest.setTimeout(30_000);
 
-describe('devnet start-up errors', () => {
+describe('devnet start and stop', () => {
   let home: string;
 
   beforeEach(async () => {
@@ -45,5 +47,43 @@ describe('devnet start-up errors', () => {
     expect(error).toBeInstanceOf(ChaincodeError);
     expect((error as Error).message).toContain('deliberately broken chaincode');
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('stops promptly with listeners attached, ending their streams with UNAVAILABLE', async () => {
+    const config = await createConsortium({ home, orgs: ['Org1'] });
+    const devnet = await startDevnet({
+      home,
+      port: 0,
+      chaincodeDir: FIXTURE_CHAINCODE,
+      log: () => undefined,
+    });
+    const conn = await connectAs(config, devnet.endpoint, 'Org1', 'user1');
+    try {
+      const network = conn.gateway.getNetwork(config.channel);
+      const events = await network.getChaincodeEvents(config.chaincode);
+      const blocks = await network.getBlockEvents();
+      // Settled into values at once, so the expected rejections are never unhandled.
+      const nextEvent = events[Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      const nextBlock = blocks[Symbol.asyncIterator]()
+        .next()
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      const started = Date.now();
+      await devnet.stop();
+      expect(Date.now() - started).toBeLessThan(1_500);
+      const eventError = await nextEvent;
+      expect(eventError).toBeInstanceOf(GatewayError);
+      expect((eventError as GatewayError).code).toBe(grpc.status.UNAVAILABLE);
+      expect(await nextBlock).toBeInstanceOf(GatewayError);
+    } finally {
+      conn.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { AccessDeniedError } from '../errors';
 import type { MspRegistry } from '../identity/msp.registry';
 import type { CommitterService } from '../ledger/committer.service';
 import type { LedgerRepository } from '../ledger/ledger.repository';
+import type { StreamRegistry } from './stream.registry';
 
 type DeliverCall = grpc.ServerDuplexStream<common.Envelope, peer.DeliverResponse>;
 type Shape = (block: common.Block) => peer.DeliverResponse;
@@ -14,6 +15,7 @@ export interface DeliverDeps {
   msp: MspRegistry;
   committer: CommitterService;
   repo: LedgerRepository;
+  streams: StreamRegistry;
 }
 
 function statusResponse(status: DeliverStatus): peer.DeliverResponse {
@@ -100,6 +102,7 @@ export class DeliverServer {
   }
 
   private serve(call: DeliverCall, shape: Shape): void {
+    this.deps.streams.add(call);
     let busy = Promise.resolve();
     call.on('data', (envelope: common.Envelope) => {
       busy = busy

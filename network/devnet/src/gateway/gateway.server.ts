@@ -5,6 +5,7 @@ import type { MspRegistry } from '../identity/msp.registry';
 import type { CommitterService } from '../ledger/committer.service';
 import type { LedgerRepository } from '../ledger/ledger.repository';
 import type { EndorserService } from './endorser.service';
+import type { StreamRegistry } from './stream.registry';
 import type { TransactionValidator } from './transaction.validator';
 import { endorsementError, rpcError, type NodeInfo } from './grpc-errors';
 
@@ -19,6 +20,7 @@ export interface GatewayDeps {
   validator: TransactionValidator;
   committer: CommitterService;
   repo: LedgerRepository;
+  streams: StreamRegistry;
 }
 
 function chaincodeFailure(response: peer.Response): Error {
@@ -166,6 +168,7 @@ export class GatewayServer {
     gateway.SignedChaincodeEventsRequest,
     gateway.ChaincodeEventsResponse
   > = (call) => {
+    this.deps.streams.add(call);
     this.streamEvents(call).catch((err: unknown) => {
       if (!call.cancelled) call.destroy(this.requestError(err));
     });
