@@ -47,6 +47,8 @@ export class ExecutorNode {
   private status: NodeStatus;
   private statusWrite: Promise<void> = Promise.resolve();
   private backends: TrainingBackend[];
+  /** Aborted by stop(): running trainers are killed, their trials left to expire or to resume on restart. */
+  private readonly shutdown = new AbortController();
   /** Train + validation bytes per manifest hash, so a job's manifest is read once for the size check. */
   private readonly dataBytes = new Map<string, number>();
 
@@ -134,7 +136,7 @@ export class ExecutorNode {
             this.saveStatus();
           },
         });
-        const outcome = await trialRunner.run(job, trial);
+        const outcome = await trialRunner.run(job, trial, this.shutdown.signal);
         if (outcome === 'committed') this.status.completed++;
         if (outcome === 'failed') this.status.failed++;
         this.saveStatus();
@@ -192,11 +194,15 @@ export class ExecutorNode {
     return true;
   }
 
-  /** Stops claiming, lets running trials settle (or kills them with `abort`), and closes the ledger. */
+  /**
+   * Stops claiming and kills running trainers without touching their trials on the ledger: their leases run
+   * out and another node (or this one, restarted, from its checkpoints) finishes them. Then closes the ledger.
+   */
   async stop(): Promise<void> {
     this.status.state = 'stopping';
     this.saveStatus();
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    this.shutdown.abort();
     await this.subscription?.close();
     await this.scheduler?.stop();
     this.progress.close();

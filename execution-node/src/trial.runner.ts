@@ -54,6 +54,11 @@ export interface TrialRunnerOptions {
 
 export type TrialOutcome = 'committed' | 'failed' | 'lost' | 'abandoned';
 
+/** Unwinds a trial that was halted (lease lost, node stopping) to the handler that knows why. */
+class TrialHaltedError extends Error {
+  override readonly name = 'TrialHaltedError';
+}
+
 function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -92,7 +97,11 @@ export function checkSpec(raw: unknown): JobSpec {
 export class TrialRunner {
   constructor(private readonly options: TrialRunnerOptions) {}
 
-  async run(job: JobRecord, trial: TrialRecord): Promise<TrialOutcome> {
+  /**
+   * `signal` aborts the trial when the node shuts down: the trainer is killed and the ledger left alone, so
+   * the trial's lease runs out (or this node reclaims it on restart and resumes from its checkpoint).
+   */
+  async run(job: JobRecord, trial: TrialRecord, signal?: AbortSignal): Promise<TrialOutcome> {
     const { options } = this;
     const trialDir = path.join(options.trialsDir, safeSegment(job.jobId), safeSegment(trial.trialId));
     const inputDir = path.join(trialDir, 'input');
@@ -110,16 +119,22 @@ export class TrialRunner {
       Object.assign(status, patch);
       options.onStatus({ ...status });
     };
-    // Set from the renewer's callback, which flow analysis cannot follow: hence an object.
-    const lease = { lost: false };
-    const isLost = (): boolean => lease.lost;
+    // Set from callbacks (lease lost, node stopping), which flow analysis cannot follow: hence an object.
+    const halt: { outcome: TrialOutcome | undefined } = { outcome: undefined };
+    const halted = (): TrialOutcome | undefined => halt.outcome;
     let trainer: RunningTrainer | undefined;
+    const onAbort = (): void => {
+      halt.outcome ??= 'abandoned';
+      trainer?.kill();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
     const renewer = new LeaseRenewer({
       renew: () => options.ledger.renewLease(job.jobId, trial.trialId),
       leaseSeconds: job.leaseSeconds,
       fraction: options.leaseRenewFraction,
       onLost: (error) => {
-        lease.lost = true;
+        halt.outcome ??= 'lost';
         options.log({
           event: 'lease-lost',
           jobId: job.jobId,
@@ -166,7 +181,7 @@ export class TrialRunner {
       await mkdir(outputDir, { recursive: true });
       const trialJson = path.join(inputDir, 'trial.json');
       await writeFile(trialJson, JSON.stringify(input));
-      if (isLost()) return 'lost';
+      if (halted() !== undefined) throw new TrialHaltedError();
       update({ phase: 'training' });
       trainer = startTrainer({
         entry: trainerEntry(),
@@ -209,10 +224,10 @@ export class TrialRunner {
       });
       options.log({ event: 'trainer-started', jobId: job.jobId, trialId: trial.trialId, pid: trainer.pid });
       const result = await trainer.result;
-      if (isLost()) return 'lost';
+      if (halted() !== undefined) throw new TrialHaltedError();
       update({ phase: 'uploading' });
       const artifactUri = await this.upload(job, trial, location, outputDir);
-      if (isLost()) return 'lost';
+      if (halted() !== undefined) throw new TrialHaltedError();
       update({ phase: 'committing' });
       await retryOnConflict(() =>
         options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri)),
@@ -226,7 +241,9 @@ export class TrialRunner {
       await rm(trialDir, { recursive: true, force: true });
       return 'committed';
     } catch (error) {
-      if (isLost()) return 'lost';
+      const outcome = halted();
+      if (outcome === 'lost') await rm(trialDir, { recursive: true, force: true });
+      if (outcome !== undefined) return outcome;
       if (error instanceof LedgerError) {
         // The ledger could not be reached or refused the commit: nothing to record; the lease expires.
         options.log({
@@ -255,6 +272,7 @@ export class TrialRunner {
         options.log({ event: 'unexpected-error', stack: (error as Error).stack });
       return 'failed';
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       trainer?.kill();
       await renewer.stop();
       options.onStatus(undefined);
