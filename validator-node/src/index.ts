@@ -11,3 +11,4 @@ export * from './certificate.metadata';
 export * from './report.builder';
 export * from './job.processor';
 export * from './validator.node';
+export * from './encoding.check';

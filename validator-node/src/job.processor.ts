@@ -16,6 +16,7 @@ import { buildSelectionReport } from './report.builder';
 import { planReplays } from './replay.plan';
 import { orderedSource, trainingSource } from './replay.source';
 import { finalizeJob, pendingCandidates, quorumMayBeReached, submitOnce } from './score.submitter';
+import { fitTrainingEncoding } from './encoding.check';
 import { describeError, ValidatorError } from './validator.errors';
 
 export interface JobProcessorOptions {
@@ -114,10 +115,12 @@ export class JobProcessor {
     let fetched: FetchedJob;
     let holdoutFiles: string[];
     let trainFiles: string[];
+    let fitted: EncodingSpec | undefined;
     try {
       fetched = await fetcher.loadJob(job);
       holdoutFiles = await this.fetchRole(fetched, 'holdout');
       trainFiles = await this.fetchRole(fetched, 'train');
+      fitted = await fitTrainingEncoding(fetched.spec, trainFiles);
     } catch (error) {
       log({ event: 'job-data-refused', jobId: job.jobId, error: describeError(error) });
       return [];
@@ -137,6 +140,7 @@ export class JobProcessor {
         trainFiles,
         replayEpoch: plan.get(candidate.trialId),
         contamination,
+        fitted,
       });
       results.push(result);
       verdicts.push(toSubmission(result));
@@ -171,23 +175,31 @@ export class JobProcessor {
       trainFiles: string[];
       replayEpoch: number | undefined;
       contamination: Map<string, Contamination>;
+      /** The encoding fitted here on the verified training data, where the format allows refitting. */
+      fitted: EncodingSpec | undefined;
     },
   ): Promise<CandidateResult> {
     const { spec } = fetched;
     const dir = path.join(this.options.workDir, safeSegment(job.jobId), safeSegment(candidate.trialId));
-    const rejected = (reason: string): CandidateResult => ({
+    const rejected = (check: 'artifacts' | 'encoding', reason: string): CandidateResult => ({
       trialId: candidate.trialId,
-      verification: { verified: false, check: 'artifacts', reason, checks: [] },
+      verification: { verified: false, check, reason: `${check}: ${reason}`, checks: [] },
     });
     const trial = job.trials.find((t) => t.trialId === candidate.trialId);
-    if (trial === undefined) return rejected(`trial ${candidate.trialId} is not part of the job`);
+    if (trial === undefined)
+      return rejected('artifacts', `trial ${candidate.trialId} is not part of the job`);
     await this.options.fetcher.fetchCandidateFolder(fetched.location, safeSegment(candidate.trialId), dir);
     const modelDir = modelDirOf(dir);
     let encoding: EncodingSpec;
     try {
       encoding = JSON.parse(await readFile(path.join(modelDir, 'encoding.json'), 'utf8')) as EncodingSpec;
     } catch (error) {
-      return rejected(`artifacts: the candidate has no readable encoding.json: ${describeError(error)}`);
+      return rejected('artifacts', `the candidate has no readable encoding.json: ${describeError(error)}`);
+    }
+    // The model hash does not cover encoding.json, and the encoding decides how the holdout is read: it
+    // must be the one the training data gives, refitted here.
+    if (context.fitted !== undefined && canonicalJson(context.fitted) !== canonicalJson(encoding)) {
+      return rejected('encoding', "encoding.json is not the encoding fitted on the job's training data");
     }
     const replay =
       context.replayEpoch === undefined

@@ -39,7 +39,8 @@ export class CandidateRejectedError extends ValidatorError {
   }
 }
 
-export type VerificationCheck = 'artifact-hash' | 'layers' | 'topology' | 'weights' | 'replay' | 'artifacts';
+export type VerificationCheck =
+  'artifacts' | 'encoding' | 'artifact-hash' | 'layers' | 'topology' | 'weights' | 'replay';
 
 /** One line of text from any error, for logs and ledger reasons. */
 export function describeError(error: unknown): string {

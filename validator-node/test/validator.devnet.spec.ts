@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -156,6 +156,7 @@ describe('validator nodes of two orgs on the devnet', () => {
         plan('t002', 3, GOOD),
         plan('t003', 4, GOOD),
         plan('t004', 5, GOOD),
+        plan('t005', 6, POOR),
       ],
       validation: { validatorOrgs: ['Org1MSP', 'Org2MSP'], quorum: 2, tolerance: 0.01 },
     });
@@ -192,6 +193,15 @@ describe('validator nodes of two orgs on the devnet', () => {
     // The Org2 validator is killed in the middle of scoring and restarted: its org still scores once.
     const org2 = validators[1] as ValidatorProcess;
     await commit('t004', evil, evilHash);
+    // encoding.json is outside the model hash: one that reads the holdout differently is caught by refitting.
+    const skewed = await train('skewed', 6, POOR);
+    const encodingFile = path.join(skewed.dir, 'model', 'encoding.json');
+    const encoding = JSON.parse(await readFile(encodingFile, 'utf8')) as { features: { mean?: number }[] };
+    const first = encoding.features[0];
+    if (first?.mean === undefined) throw new Error('expected a numeric first feature');
+    first.mean += 1;
+    await writeFile(encodingFile, JSON.stringify(encoding));
+    await commit('t005', skewed);
     await waitFor(
       'the Org2 validator to start checking',
       () => Promise.resolve(org2.logs.some((l) => l.includes('candidate-checked')) ? true : undefined),
@@ -236,14 +246,18 @@ describe('validator nodes of two orgs on the devnet', () => {
       ['Org1MSP', false, expect.stringMatching(/^layers: .*Lambda/)],
       ['Org2MSP', false, expect.stringMatching(/^layers: .*Lambda/)],
     ]);
+    expect(reasons('t005')).toEqual([
+      ['Org1MSP', false, expect.stringMatching(/^encoding: encoding.json is not the encoding fitted/)],
+      ['Org2MSP', false, expect.stringMatching(/^encoding: encoding.json is not the encoding fitted/)],
+    ]);
     const winnerScore = scoresOf(scores, 't001')[0];
     expect(winnerScore?.metrics).toMatchObject({ 'holdout-rows': 22, 'contaminated-rows': 0 });
     expect(Object.keys(winnerScore?.metrics ?? {})).toEqual(
       expect.arrayContaining(['accuracy', 'macro-f1', 'log-loss', 'replay-epoch']),
     );
 
-    // Each of the three rejected candidates counts against its node.
-    expect(await org3Nodes.getNode()).toMatchObject({ completed: 5, rejected: 3 });
+    // Each of the four rejected candidates counts against its node.
+    expect(await org3Nodes.getNode()).toMatchObject({ completed: 6, rejected: 4 });
 
     const history = await owner.getJobHistory(jobId);
     const submissions = history.filter((e) => e.event === 'ScoresSubmitted').map((e) => e.actor.mspId);
@@ -266,6 +280,7 @@ describe('validator nodes of two orgs on the devnet', () => {
       ['t002', 'rejected'],
       ['t003', 'rejected'],
       ['t004', 'rejected'],
+      ['t005', 'rejected'],
     ]);
     expect(report.candidates[1]?.trainingCurve).toHaveLength(GOOD.epochs);
     expect(report.candidates[1]?.validators.map((v) => v.txId)).toEqual(
