@@ -170,6 +170,9 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
     const response = await download(org1, owner);
     expect(response.status).toBe(200);
     expect(response.headers.get('accept-ranges')).toBe('bytes');
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="model.bin"; filename*=UTF-8''model.bin`,
+    );
     expect(response.headers.get('content-length')).toBe(String(model.length));
     expect(Buffer.compare(Buffer.from(await response.arrayBuffer()), model)).toBe(0);
   });

@@ -81,7 +81,7 @@ export class DownloadService {
     const headers: Record<string, string> = {
       'Content-Type': object.contentType ?? 'application/octet-stream',
       'Accept-Ranges': 'bytes',
-      'Content-Disposition': `attachment; filename="${object.name.split('/').pop() ?? 'model'}"`,
+      'Content-Disposition': contentDisposition(object.name),
       'Digest-Merkle': object.digest,
     };
     if (range === undefined) {
@@ -92,4 +92,11 @@ export class DownloadService {
     headers['Content-Range'] = `bytes ${String(range.start)}-${String(range.end)}/${String(object.size)}`;
     return { object, status: 206, headers, body: this.storage.openVerified(object, range) };
   }
+}
+
+/** An attachment header whose quoted name cannot break out of its quotes (RFC 6266, with a UTF-8 form). */
+function contentDisposition(name: string): string {
+  const base = name.split('/').pop() ?? 'model';
+  const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
 }
