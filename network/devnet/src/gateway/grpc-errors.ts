@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { gateway, google } from '@hyperledger/fabric-protos';
 import { Any } from 'google-protobuf/google/protobuf/any_pb';
-import { AccessDeniedError, DevnetError, InvalidRequestError } from '../errors';
+import { InvalidRequestError } from '../errors';
 
 export interface NodeInfo {
   address: string;
@@ -40,18 +40,16 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Maps an endorsement failure (bad request, denied identity, chaincode error) to the gateway's error. */
+/**
+ * Maps an endorsement failure to the gateway's error: a malformed request is INVALID_ARGUMENT; a denied
+ * identity or a chaincode failure is the given code with the endorser's message as ErrorDetail.
+ */
 export function endorsementError(
   err: unknown,
   node: NodeInfo,
   summary: string,
   code: grpc.status,
 ): grpc.ServiceError {
-  if (err instanceof InvalidRequestError && !(err instanceof AccessDeniedError)) {
-    return rpcError(grpc.status.INVALID_ARGUMENT, err.message);
-  }
-  if (err instanceof DevnetError || err instanceof Error) {
-    return rpcError(code, summary, node, messageOf(err));
-  }
-  return rpcError(grpc.status.INTERNAL, messageOf(err));
+  if (err instanceof InvalidRequestError) return rpcError(grpc.status.INVALID_ARGUMENT, err.message);
+  return rpcError(code, summary, node, messageOf(err));
 }
