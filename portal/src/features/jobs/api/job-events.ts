@@ -76,6 +76,7 @@ export function useJobEvents(jobId: string, enabled: boolean) {
       setState('closed');
       return undefined;
     }
+    setState('connecting');
     const source = new EventSource(apiUrl(`/api/jobs/${encodeURIComponent(jobId)}/events`), {
       withCredentials: true,
     });

@@ -194,8 +194,9 @@ describe('JobPage', () => {
       '/api/jobs/job-1/model',
     );
     expect(await screen.findByText(/t2 has the highest mean holdout accuracy/)).toBeInTheDocument();
-    // The stream is closed for a finished job.
+    // The stream is closed for a finished job, and the page says why there are no curves.
     expect(FakeEventSource.instances).toHaveLength(0);
+    expect(screen.getByText(/this job is no longer training/)).toBeInTheDocument();
   });
 
   it('hides the download from another org', async () => {

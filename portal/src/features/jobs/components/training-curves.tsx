@@ -5,7 +5,7 @@ const STREAM_TEXT: Record<StreamState, string> = {
   connecting: 'Connecting to the live stream…',
   open: 'Live: updates arrive as nodes finish epochs.',
   reconnecting: 'Connection lost; reconnecting automatically…',
-  closed: 'Live updates are off for this job.',
+  closed: 'Live updates are off: the job is not training.',
 };
 
 function seriesFor(curves: TrainingCurves, metric: string): ChartSeries[] {
@@ -41,7 +41,9 @@ export function TrainingCurvesPanel({
       </p>
       {loss.length === 0 && objective.length === 0 ? (
         <p className="muted">
-          No epoch reported yet. Curves appear when an execution node finishes its first epoch.
+          {state === 'closed'
+            ? 'Curves are streamed while a job trains; this job is no longer training. The leaderboard below has the scores.'
+            : 'No epoch reported yet. Curves appear when an execution node finishes its first epoch.'}
         </p>
       ) : (
         <div className="grid">
