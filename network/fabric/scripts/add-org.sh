@@ -31,7 +31,7 @@ mapfile -t ORGS < <(member_orgs)
 mapfile -t ORDERER < <(orderer_args)
 INDEX=0
 while read -r _name index; do
-  ((index > INDEX)) && INDEX="$index"
+  if ((index > INDEX)); then INDEX="$index"; fi
 done <"$ORG_LIST"
 INDEX=$((INDEX + 1))
 MSP_ID="${NAME}MSP"

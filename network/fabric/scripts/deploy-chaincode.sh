@@ -47,7 +47,8 @@ log "chaincode package $PACKAGE, id $PACKAGE_ID"
 for org in "${ORGS[@]}"; do
   start_chaincode_server "$org" "$PACKAGE_ID"
   use_org_admin "$org"
-  if peer lifecycle chaincode queryinstalled 2>>"$LOG_DIR/cli.log" | grep -qF "$PACKAGE_ID"; then
+  installed="$(peer lifecycle chaincode queryinstalled 2>>"$LOG_DIR/cli.log" || true)"
+  if grep -qF "$PACKAGE_ID" <<<"$installed"; then
     log "the chaincode package is already installed on peer0 of $org"
   else
     peer lifecycle chaincode install "$PACKAGE" >>"$LOG_DIR/cli.log" 2>&1 ||
@@ -59,7 +60,8 @@ done
 use_org_admin "${ORGS[0]}"
 committed="$(peer lifecycle chaincode querycommitted --channelID "$CHANNEL" --name "$CHAINCODE_NAME" \
   --output json 2>/dev/null || true)"
-current="$(printf '%s' "$committed" | sed -n 's/.*"sequence": *\([0-9][0-9]*\).*/\1/p' | head -n 1)"
+current="$(sed -n 's/.*"sequence": *\([0-9][0-9]*\).*/\1/p' <<<"$committed")"
+current="${current%%$'\n'*}"
 if [[ -n "$current" && "$UPGRADE" == false ]]; then
   log "chaincode $CHAINCODE_NAME is already committed on $CHANNEL (sequence $current)"
   exit 0
@@ -83,7 +85,7 @@ for org in "${ORGS[@]}"; do
   use_org_admin "$org"
   # Approving the same definition twice is refused, so a re-run skips the orgs that already approved.
   readiness="$(peer lifecycle chaincode checkcommitreadiness "${DEFINITION[@]}" --output json 2>/dev/null || true)"
-  if printf '%s' "$readiness" | grep -q "\"${org}MSP\": *true"; then
+  if grep -q "\"${org}MSP\": *true" <<<"$readiness"; then
     log "$org already approved $CHAINCODE_NAME sequence $SEQUENCE"
     continue
   fi

@@ -48,12 +48,19 @@ osnadmin_args() {
 join_orderer() {
   local block="$1" args
   mapfile -t args < <(osnadmin_args)
-  if osnadmin channel list "${args[@]}" --channelID "$CHANNEL" >/dev/null 2>&1; then
+  # osnadmin prints the admin API's HTTP status rather than failing on it: read the status line.
+  # Captured before grep reads it: with pipefail an early grep exit could fail the pipeline through SIGPIPE.
+  local listed
+  listed="$(osnadmin channel list "${args[@]}" --channelID "$CHANNEL" 2>/dev/null || true)"
+  if grep -q '^Status: 200' <<<"$listed"; then
     log "the orderer already serves channel $CHANNEL"
     return 0
   fi
-  osnadmin channel join "${args[@]}" --channelID "$CHANNEL" --config-block "$block" >/dev/null ||
-    die "osnadmin could not join the orderer to $CHANNEL; see $LOG_DIR/orderer0.log"
+  local output
+  output="$(osnadmin channel join "${args[@]}" --channelID "$CHANNEL" --config-block "$block" 2>&1 || true)"
+  printf '%s\n' "$output" >>"$LOG_DIR/cli.log"
+  grep -q '^Status: 201' <<<"$output" ||
+    die "osnadmin could not join the orderer to $CHANNEL; see $LOG_DIR/cli.log and $LOG_DIR/orderer0.log"
   log "joined the orderer to channel $CHANNEL"
 }
 
@@ -96,7 +103,9 @@ start_peer() {
 join_peer() {
   local org="$1" block="$2"
   use_org_admin "$org"
-  if peer channel list 2>/dev/null | grep -qx "$CHANNEL"; then
+  local channels
+  channels="$(peer channel list 2>/dev/null || true)"
+  if grep -qx "$CHANNEL" <<<"$channels"; then
     log "peer0 of $org already joined $CHANNEL"
     return 0
   fi
