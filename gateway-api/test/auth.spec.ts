@@ -167,6 +167,30 @@ describe('accounts and sessions (real Redis)', () => {
     expect(text).not.toContain(await initialPassword(home, 'Org1', 'user1'));
   });
 
+  it('shows the audit log to admins only', async () => {
+    const member = await signIn(gateway, home, 'Org1', 'user1');
+    const refused = await fetch(`${gateway.url}/api/auth/audit`, {
+      headers: { authorization: `Bearer ${member}` },
+    });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toContain('admin');
+    const admin = await login(gateway, 'Org1', 'admin', 'a long new password');
+    const token = ((await admin.json()) as { token: string }).token;
+    const entries = await fetch(`${gateway.url}/api/auth/audit`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(entries.status).toBe(200);
+    expect(await entries.json()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'change-password', actor: 'Org1/admin', outcome: 'ok' }),
+      ]),
+    );
+    const badDay = await fetch(`${gateway.url}/api/auth/audit?day=yesterday`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(badDay.status).toBe(400);
+  });
+
   it('rate-limits sign-in attempts with a 429 that says to wait', async () => {
     let limited: Response | undefined;
     for (let i = 0; i < 20 && limited === undefined; i++) {

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -22,10 +22,19 @@ import {
   type PublicUser,
 } from '../dtos/auth.dto';
 import { parseBody } from '../dtos/parse-body';
-import { CurrentUser, Public, SESSION_COOKIE, type AuthenticatedRequest } from '../middleware/auth.guard';
+import {
+  AdminOnly,
+  CurrentUser,
+  Public,
+  SESSION_COOKIE,
+  type AuthenticatedRequest,
+} from '../middleware/auth.guard';
 import { RateLimited } from '../middleware/rate-limit';
 import type { SessionUser } from '../repositories/session.repository';
 import { AuthService } from '../services/auth.service';
+import { z } from 'zod';
+
+const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -64,6 +73,16 @@ export class AuthController {
   @ApiOkResponse({ type: SessionUserDto })
   me(@CurrentUser() user: SessionUser): PublicUser {
     return publicUser(user);
+  }
+
+  @AdminOnly()
+  @Get('audit')
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: "Admins: the org gateway's audit log of one UTC day (?day=YYYY-MM-DD, default today)",
+  })
+  async audit(@Query('day') day: string | undefined): Promise<unknown[]> {
+    return this.auth.auditLog(parseBody(daySchema, day ?? new Date().toISOString().slice(0, 10), 'day'));
   }
 
   @RateLimited('login')

@@ -132,6 +132,11 @@ export class AuthService implements OnModuleInit {
     await this.audit.record({ action: 'change-password', actor, outcome: 'ok' });
   }
 
+  /** The audit log of one UTC day; the route is for admins only. */
+  auditLog(day: string): Promise<unknown[]> {
+    return this.audit.read(day);
+  }
+
   async authenticate(token: string): Promise<SessionUser> {
     const user = await this.sessions.find(token);
     if (user === undefined) throw new UnauthenticatedError();
