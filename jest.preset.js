@@ -11,8 +11,8 @@ module.exports = {
       'ts-jest',
       {
         tsconfig: path.join(__dirname, 'tsconfig.jest.json'),
-        // Transpile only: tsc -b checks types once for the whole repo; this keeps test start-up fast.
-        isolatedModules: true,
+        // tsconfig.jest.json sets isolatedModules, so ts-jest only transpiles: tsc -b checks types
+        // once for the whole repo, which keeps test start-up fast.
         diagnostics: false,
       },
     ],
