@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { canonicalJson, type Actor, type CertificateRole } from '@decenter/core';
+import type { CertificateRecord, JobRecord } from '@decenter/ledger';
 
 /** What the ledger holds about a certificate and its job, the only inputs of its metadata. */
 export interface CertificateFacts {
@@ -46,6 +47,31 @@ const ROLE_TITLES: Readonly<Record<CertificateRole, string>> = {
   validator: 'Validator',
   'data-contributor': 'Data contributor',
 };
+
+/**
+ * The facts of a certificate as the ledger gives them (`GetCertificate` and `GetJob` of its completed job,
+ * whose selection carries the FinalizeJob transaction id): what `decenter cert verify` rebuilds the
+ * metadata from. Throws for a job without a winner (no certificate is minted then).
+ */
+export function certificateFacts(certificate: CertificateRecord, job: JobRecord): CertificateFacts {
+  const winner = job.outcome?.winner;
+  if (winner === undefined) throw new RangeError(`job ${job.jobId} has no selected model`);
+  return {
+    tokenId: certificate.tokenId,
+    jobId: job.jobId,
+    jobName: job.name,
+    role: certificate.role,
+    holder: certificate.owner,
+    issuer: certificate.issuer,
+    tokenUri: certificate.tokenUri,
+    trialIds: certificate.trialIds,
+    mintedAt: certificate.issuedAt,
+    modelHash: winner.modelHash,
+    objective: { metric: job.objective.metric, score: winner.score },
+    issuingOrgs: job.selected?.agreeingOrgs ?? [],
+    transactionId: job.selected?.txId ?? '',
+  };
+}
 
 /** `<storageUri>/certificates/<tokenId>.json` -> `.svg`, the badge beside it. */
 export function badgeUriOf(tokenUri: string): string {

@@ -12,3 +12,4 @@ export * from './report.builder';
 export * from './job.processor';
 export * from './validator.node';
 export * from './encoding.check';
+export * from './job.publisher';

@@ -1,23 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 
-import { canonicalJson, ROLES, type Candidate, type JobSpec } from '@decenter/core';
+import { canonicalJson, type Candidate, type JobSpec } from '@decenter/core';
 import type { EncodingSpec } from '@decenter/data';
 import type { CertificatesClient, JobRecord, JobsClient, ScoreSubmission } from '@decenter/ledger';
-import { hashArtifacts, loadModel, type EpochProgress } from '@decenter/ml';
-import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
+import { loadModel } from '@decenter/ml';
+import type { Principal, StorageBackend } from '@decenter/storage';
 
 import { checkpointsDirOf, modelDirOf, verifyCandidate, type Verification } from './candidate.verifier';
-import { buildCertificateMetadata, metadataBytes, renderBadge } from './certificate.metadata';
+import { fitTrainingEncoding } from './encoding.check';
 import { countContamination, scoreOnHoldout, type Contamination, type HoldoutScore } from './holdout.scorer';
-import { readObject, type FetchedJob, type JobFetcher, type StorageLocation } from './job.fetcher';
-import { buildSelectionReport } from './report.builder';
+import type { FetchedJob, JobFetcher, StorageLocation } from './job.fetcher';
+import { JobPublisher, safeSegment } from './job.publisher';
 import { planReplays } from './replay.plan';
 import { orderedSource, trainingSource } from './replay.source';
 import { finalizeJob, pendingCandidates, quorumMayBeReached, submitOnce } from './score.submitter';
-import { fitTrainingEncoding } from './encoding.check';
-import { describeError, ValidatorError } from './validator.errors';
+import { describeError } from './validator.errors';
 
 export interface JobProcessorOptions {
   jobs: JobsClient;
@@ -44,16 +42,6 @@ export interface CandidateResult {
 const FINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 const REASON_LIMIT = 1024;
 
-function safeSegment(value: string): string {
-  return value.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-function uriKey(uri: string): { bucket: string; key: string } {
-  const match = /^local:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (match === null) throw new RangeError(`"${uri}" is not a local:// object URI`);
-  return { bucket: match[1] as string, key: match[2] as string };
-}
-
 /**
  * Does what a job needs from this validator org, and nothing twice: scores the candidates it has not
  * scored yet (once the job is ready for validation), asks the ledger to finalize when a quorum may agree,
@@ -61,9 +49,11 @@ function uriKey(uri: string): { bucket: string; key: string } {
  */
 export class JobProcessor {
   private readonly now: () => number;
+  private readonly publisher: JobPublisher;
 
   constructor(private readonly options: JobProcessorOptions) {
     this.now = options.now ?? Date.now;
+    this.publisher = new JobPublisher(options);
   }
 
   private get mspId(): string {
@@ -74,7 +64,7 @@ export class JobProcessor {
     const { jobs, log } = this.options;
     const job = await jobs.getJob(jobId);
     if (job.status === 'COMPLETED') {
-      await this.publish(job);
+      await this.publisher.publish(job);
       return;
     }
     if (FINAL.has(job.status) || !job.validatorOrgs.includes(this.mspId)) return;
@@ -104,7 +94,7 @@ export class JobProcessor {
       log({ event: `finalize-${outcome.status}`, jobId, ...outcome });
       if (outcome.status !== 'waiting') {
         const after = await jobs.getJob(jobId);
-        if (after.status === 'COMPLETED') await this.publish(after);
+        if (after.status === 'COMPLETED') await this.publisher.publish(after);
       }
     }
   }
@@ -266,134 +256,18 @@ export class JobProcessor {
     results: CandidateResult[],
   ): Promise<void> {
     const key = `${location.prefix}/validation/${safeSegment(this.mspId)}.json`;
-    await this.put(location.bucket, key, canonicalJson({ jobId: job.jobId, mspId: this.mspId, results }), {
-      owner: job.owner,
-      readers: [
-        { kind: 'org', mspId: job.owner.mspId },
-        { kind: 'role', role: 'validator' },
-      ],
-    });
-  }
-
-  /** After COMPLETED: the selected model for the owner, certificate metadata and badges, the report. */
-  async publish(job: JobRecord): Promise<void> {
-    const winner = job.outcome?.winner;
-    if (winner === undefined) return;
-    const { jobs, certificates, storage, log } = this.options;
-    const { bucket, key: base } = uriKey(job.storageUri.replace(/\/+$/, ''));
-    const reportKey = `${base}/report.json`;
-    if ((await storage.headObject(bucket, reportKey)) !== undefined) return;
-    const location = { bucket, prefix: base };
-    await this.copyModel(job, location, winner);
-    const finalizeTxId = job.selected?.txId ?? '';
-    for (const certificate of await certificates.listCertificates({ jobId: job.jobId })) {
-      const metadata = buildCertificateMetadata({
-        tokenId: certificate.tokenId,
-        jobId: job.jobId,
-        jobName: job.name,
-        role: certificate.role,
-        holder: certificate.owner,
-        issuer: certificate.issuer,
-        tokenUri: certificate.tokenUri,
-        trialIds: certificate.trialIds,
-        mintedAt: certificate.issuedAt,
-        modelHash: winner.modelHash,
-        objective: { metric: job.objective.metric, score: winner.score },
-        issuingOrgs: job.selected?.agreeingOrgs ?? [],
-        transactionId: finalizeTxId,
-      });
-      const everyone: ReadPolicy = {
+    await this.publisher.put(
+      location.bucket,
+      key,
+      canonicalJson({ jobId: job.jobId, mspId: this.mspId, results }),
+      {
         owner: job.owner,
-        readers: ROLES.map((role) => ({ kind: 'role' as const, role })),
-      };
-      const target = uriKey(certificate.tokenUri);
-      await this.put(target.bucket, target.key, metadataBytes(metadata), everyone, 'application/json');
-      await this.put(
-        target.bucket,
-        target.key.replace(/\.json$/, '.svg'),
-        renderBadge(metadata),
-        everyone,
-        'image/svg+xml',
-      );
-    }
-    const candidates = await jobs.listCandidates(job.jobId);
-    const curves: Record<string, EpochProgress[]> = {};
-    for (const candidate of candidates) {
-      curves[candidate.trialId] = await this.readCurve(location, candidate.trialId);
-    }
-    const report = buildSelectionReport({
-      job,
-      candidates,
-      scores: await jobs.listScores(job.jobId),
-      ...(finalizeTxId === '' ? {} : { finalizeTxId }),
-      curves,
-    });
-    await this.put(bucket, reportKey, canonicalJson(report), {
-      owner: job.owner,
-      readers: [
-        { kind: 'org', mspId: job.owner.mspId },
-        { kind: 'role', role: 'validator' },
-      ],
-    });
-    log({ event: 'published', jobId: job.jobId, winner: winner.trialId });
-  }
-
-  /** Copies the winner's model to `<job>/models/<trialId>/`, after checking it is the committed one. */
-  private async copyModel(
-    job: JobRecord,
-    location: StorageLocation,
-    winner: { trialId: string; modelHash: string },
-  ): Promise<void> {
-    const segment = safeSegment(winner.trialId);
-    const dir = path.join(this.options.workDir, safeSegment(job.jobId), `selected-${segment}`);
-    const files = await this.options.fetcher.fetchCandidateFolder(location, segment, dir);
-    const modelDir = modelDirOf(dir);
-    const hash = await hashArtifacts(modelDir);
-    if (hash !== winner.modelHash) {
-      throw new ValidatorError(
-        'INTEGRITY',
-        `the stored model of ${winner.trialId} hashes to ${hash}, not the selected ${winner.modelHash}`,
-        { hint: 'The candidate folder was changed after selection; restore it from a copy with that hash.' },
-      );
-    }
-    const policy: ReadPolicy = { owner: job.owner, readers: [{ kind: 'org', mspId: job.owner.mspId }] };
-    for (const file of files.filter((f) => f.startsWith('model/'))) {
-      const name = file.slice('model/'.length);
-      await this.put(
-        location.bucket,
-        `${location.prefix}/models/${segment}/${name}`,
-        await readFile(path.join(modelDir, ...name.split('/'))),
-        policy,
-      );
-    }
-  }
-
-  private async readCurve(location: StorageLocation, trialId: string): Promise<EpochProgress[]> {
-    const prefix = `${location.prefix}/candidates/${safeSegment(trialId)}/checkpoints/`;
-    const states: string[] = [];
-    for await (const info of this.options.storage.listObjects(location.bucket, prefix)) {
-      if (/epoch-\d{4}\/state\.json$/.test(info.key)) states.push(info.key);
-    }
-    const latest = states.sort().at(-1);
-    if (latest === undefined) return [];
-    try {
-      const bytes = await readObject(this.options.storage, this.options.principal, location.bucket, latest);
-      return (JSON.parse(bytes.toString('utf8')) as { history: EpochProgress[] }).history;
-    } catch (error) {
-      this.options.log({ event: 'curve-unreadable', trialId, error: describeError(error) });
-      return [];
-    }
-  }
-
-  private async put(
-    bucket: string,
-    key: string,
-    body: string | Buffer,
-    policy: ReadPolicy,
-    contentType = 'application/json',
-  ): Promise<void> {
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    await this.options.storage.putObject(bucket, key, Readable.from([bytes]), { policy, contentType });
+        readers: [
+          { kind: 'org', mspId: job.owner.mspId },
+          { kind: 'role', role: 'validator' },
+        ],
+      },
+    );
   }
 }
 
