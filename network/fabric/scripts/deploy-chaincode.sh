@@ -57,41 +57,56 @@ for org in "${ORGS[@]}"; do
   fi
 done
 
-use_org_admin "${ORGS[0]}"
-committed="$(peer lifecycle chaincode querycommitted --channelID "$CHANNEL" --name "$CHAINCODE_NAME" \
-  --output json 2>/dev/null || true)"
-current="$(sed -n 's/.*"sequence": *\([0-9][0-9]*\).*/\1/p' <<<"$committed")"
-current="${current%%$'\n'*}"
+# The committed sequence of the definition, or nothing when none is committed yet.
+committed_sequence() {
+  local committed sequence
+  use_org_admin "${ORGS[0]}"
+  committed="$(peer lifecycle chaincode querycommitted --channelID "$CHANNEL" --name "$CHAINCODE_NAME" \
+    --output json 2>/dev/null || true)"
+  sequence="$(sed -n 's/.*"sequence": *\([0-9][0-9]*\).*/\1/p' <<<"$committed")"
+  echo "${sequence%%$'\n'*}"
+}
+
+current="$(committed_sequence)"
 if [[ -n "$current" && "$UPGRADE" == false ]]; then
   log "chaincode $CHAINCODE_NAME is already committed on $CHANNEL (sequence $current)"
   exit 0
 fi
 SEQUENCE=$((${current:-0} + 1))
+DEFINITION=(--channelID "$CHANNEL" --name "$CHAINCODE_NAME" --version "$CHAINCODE_VERSION"
+  --sequence "$SEQUENCE" --signature-policy "$POLICY")
 
-# The ordering service elects its Raft leader a few seconds after the channel is joined: retry while it does.
+# The ordering service elects its Raft leader a few seconds after the channel is joined, and a new org's peer
+# needs a moment to catch up: retry while they do.
 with_retries() {
   local attempt
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     if "$@" >>"$LOG_DIR/cli.log" 2>&1; then return 0; fi
-    log "attempt $attempt of: ${*:1:4} failed; retrying"
+    log "attempt $attempt of $1 failed; retrying"
     sleep 3
   done
   return 1
 }
 
-DEFINITION=(--channelID "$CHANNEL" --name "$CHAINCODE_NAME" --version "$CHAINCODE_VERSION"
-  --sequence "$SEQUENCE" --signature-policy "$POLICY")
-for org in "${ORGS[@]}"; do
+# Approving the same definition twice is refused, so an org that already approved (an earlier run, or an
+# attempt whose reply was lost) is skipped.
+approve() {
+  local org="$1" readiness
   use_org_admin "$org"
-  # Approving the same definition twice is refused, so a re-run skips the orgs that already approved.
   readiness="$(peer lifecycle chaincode checkcommitreadiness "${DEFINITION[@]}" --output json 2>/dev/null || true)"
-  if grep -q "\"${org}MSP\": *true" <<<"$readiness"; then
-    log "$org already approved $CHAINCODE_NAME sequence $SEQUENCE"
-    continue
-  fi
-  with_retries peer lifecycle chaincode approveformyorg "${ORDERER[@]}" "${DEFINITION[@]}" \
-    --package-id "$PACKAGE_ID" ||
-    die "$org could not approve the chaincode definition; see $LOG_DIR/cli.log"
+  if grep -q "\"${org}MSP\": *true" <<<"$readiness"; then return 0; fi
+  peer lifecycle chaincode approveformyorg "${ORDERER[@]}" "${DEFINITION[@]}" --package-id "$PACKAGE_ID"
+}
+
+# Likewise a commit whose reply was lost must not be sent again.
+commit() {
+  if [[ "$(committed_sequence)" == "$SEQUENCE" ]]; then return 0; fi
+  use_org_admin "${ORGS[0]}"
+  peer lifecycle chaincode commit "${ORDERER[@]}" "${DEFINITION[@]}" "${PEERS[@]}"
+}
+
+for org in "${ORGS[@]}"; do
+  with_retries approve "$org" || die "$org could not approve the chaincode definition; see $LOG_DIR/cli.log"
   log "$org approved $CHAINCODE_NAME sequence $SEQUENCE with policy $POLICY"
 done
 
@@ -100,7 +115,5 @@ for org in "${ORGS[@]}"; do
   index="$(org_index "$org")"
   PEERS+=(--peerAddresses "127.0.0.1:$(peer_port "$index")" --tlsRootCertFiles "$(org_dir "$org")/tlsca.pem")
 done
-use_org_admin "${ORGS[0]}"
-with_retries peer lifecycle chaincode commit "${ORDERER[@]}" "${DEFINITION[@]}" "${PEERS[@]}" ||
-  die "committing the chaincode definition failed; see $LOG_DIR/cli.log"
+with_retries commit || die "committing the chaincode definition failed; see $LOG_DIR/cli.log"
 log "committed $CHAINCODE_NAME sequence $SEQUENCE on $CHANNEL"

@@ -148,3 +148,15 @@ use_org_admin() {
 orderer_args() {
   printf '%s\n' -o "127.0.0.1:$(orderer_port)" --tls --cafile "$(orderer_ca_file)"
 }
+
+# config/configtx.yaml with this network's ports in place of the defaults (base 7100). Two passes through
+# placeholders, so that a new port is never taken for the default port of a later org.
+render_configtx() {
+  local out="$1"
+  mkdir -p "$(dirname "$out")"
+  sed -e 's/\b7150\b/@ORDERER@/g' -e 's/\b7251\b/@PEER1@/g' -e 's/\b7351\b/@PEER2@/g' \
+    -e 's/\b7451\b/@PEER3@/g' "$FABRIC_ASSETS/config/configtx.yaml" >"$out.tmp"
+  sed -e "s/@ORDERER@/$(orderer_port)/g" -e "s/@PEER1@/$(peer_port 1)/g" -e "s/@PEER2@/$(peer_port 2)/g" \
+    -e "s/@PEER3@/$(peer_port 3)/g" "$out.tmp" >"$out"
+  rm -f "$out.tmp"
+}

@@ -120,8 +120,9 @@ start_chaincode_server() {
   local org="$1" package_id="$2" index address
   index="$(org_index "$org")" || die "unknown org $org"
   address="127.0.0.1:$(cc_server_port "$index")"
+  # CORE_PEER_LOCALMSPID is what ctx.stub.getMspID() answers inside the chaincode: the org running it.
   start_bg "chaincode-$(lower "$org")" env -C "$CHAINCODE_DIR" \
-    CHAINCODE_SERVER_ADDRESS="$address" CHAINCODE_ID="$package_id" \
+    CHAINCODE_SERVER_ADDRESS="$address" CHAINCODE_ID="$package_id" CORE_PEER_LOCALMSPID="${org}MSP" \
     node_modules/.bin/fabric-chaincode-node server --chaincode-address="$address" --chaincode-id="$package_id"
   wait_port "$(cc_server_port "$index")" "chaincode-$(lower "$org")"
 }

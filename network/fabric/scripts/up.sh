@@ -60,9 +60,7 @@ fi
 # 2. The channel's genesis block, from configtx.yaml with this network's ports.
 BLOCK="$FABRIC_HOME/channel/$CHANNEL.block"
 if [[ ! -f "$BLOCK" ]]; then
-  sed -e "s/\\b7150\\b/$(orderer_port)/g" -e "s/\\b7251\\b/$(peer_port 1)/g" \
-    -e "s/\\b7351\\b/$(peer_port 2)/g" -e "s/\\b7451\\b/$(peer_port 3)/g" \
-    "$FABRIC_ASSETS/config/configtx.yaml" >"$FABRIC_HOME/config/configtx.yaml"
+  render_configtx "$FABRIC_HOME/config/configtx.yaml"
   configtxgen -configPath "$FABRIC_HOME/config" -profile DecenterChannel -channelID "$CHANNEL" \
     -outputBlock "$BLOCK.tmp" >>"$LOG_DIR/cli.log" 2>&1 ||
     die "configtxgen could not build the genesis block of $CHANNEL; see $LOG_DIR/cli.log"

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { loadNetworkConfig, resolveLedgerEnvironment, selectIdentity } from '@decenter/ledger';
 
-import { runScript } from './support/fabric-support';
+import { SCRIPTS, runScript } from './support/fabric-support';
 
 /** A PATH folder with only the shell tools the scripts need (linked from this machine) and `extra` names. */
 async function toolDir(root: string, tools: readonly string[], extra: readonly string[]): Promise<string> {
@@ -117,6 +117,39 @@ describe('network scripts without a Fabric installation', () => {
       child.kill('SIGKILL');
       bystander.kill('SIGKILL');
     }
+  });
+});
+
+describe('configtx.yaml rendered for a port base', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fabric-configtx-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function render(base: string): string {
+    const out = join(dir, `configtx-${base}.yaml`);
+    execFileSync('bash', ['-c', 'source "$1/lib.sh" && render_configtx "$2"', 'render', SCRIPTS, out], {
+      env: { PATH: process.env['PATH'], FABRIC_PORT_BASE: base },
+    });
+    return out;
+  }
+  const ports = (text: string): string[] =>
+    [...text.matchAll(/(?:127\.0\.0\.1:|Port: )(\d+)/g)].map((match) => match[1] ?? '');
+
+  it('keeps the documented defaults at base 7100', async () => {
+    const text = await readFile(render('7100'), 'utf8');
+    expect(ports(text)).toEqual(['7150', '7251', '7351', '7451', '7150']);
+  });
+
+  it('moves every orderer and anchor peer port, even where a new port equals a default one', async () => {
+    // At base 7200 org 1's peer moves to 7351, org 2's default: a one-pass rewrite would merge them.
+    const text = await readFile(render('7200'), 'utf8');
+    expect(ports(text)).toEqual(['7250', '7351', '7451', '7551', '7250']);
+    expect(text).not.toMatch(/@[A-Z0-9]+@/);
+    expect(text).toMatch(/ID: Org2MSP[\s\S]*?Port: 7451/);
   });
 });
 
