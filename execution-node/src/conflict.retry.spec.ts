@@ -1,4 +1,4 @@
-import { AccessDeniedError, ConflictError } from '@decenter/ledger';
+import { AccessDeniedError, ConflictError, LedgerUnavailableError } from '@decenter/ledger';
 
 import { retryOnConflict } from './conflict.retry';
 
@@ -22,6 +22,18 @@ describe('retryOnConflict', () => {
     const denied = jest.fn(() => Promise.reject(new AccessDeniedError('not the holder')));
     await expect(retryOnConflict(denied, noSleep)).rejects.toThrow(AccessDeniedError);
     expect(denied).toHaveBeenCalledTimes(1);
+  });
+
+  it('rides out an unreachable peer only when asked to', async () => {
+    const outage = (): jest.Mock<Promise<string>, []> =>
+      jest
+        .fn<Promise<string>, []>()
+        .mockRejectedValueOnce(new LedgerUnavailableError('peer restarting'))
+        .mockResolvedValue('committed');
+    await expect(retryOnConflict(outage(), noSleep)).rejects.toThrow(LedgerUnavailableError);
+    await expect(retryOnConflict(outage(), { ...noSleep, retryUnavailable: true })).resolves.toBe(
+      'committed',
+    );
   });
 
   it('backs off exponentially with jitter up to a ceiling', async () => {

@@ -1,10 +1,16 @@
-import { ConflictError } from '@decenter/ledger';
+import { ConflictError, LedgerUnavailableError } from '@decenter/ledger';
 
 export interface ConflictRetryOptions {
   /** Attempts in all (each is a new transaction through the ledger client, which retries a few itself). */
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Also retry when the peer is unreachable or slow. Safe for CommitCandidate and FailTrial only because the
+   * chaincode accepts them from the lease holder of a CLAIMED trial: if an earlier try did commit, the next
+   * one is refused instead of applied twice.
+   */
+  retryUnavailable?: boolean;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -33,7 +39,10 @@ export async function retryOnConflict<T>(
     try {
       return await run();
     } catch (error) {
-      if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
+      const retryable =
+        error instanceof ConflictError ||
+        (options.retryUnavailable === true && error instanceof LedgerUnavailableError);
+      if (!retryable || attempt >= attempts) throw error;
       // Full jitter: nodes that conflicted with each other spread out instead of colliding again.
       await sleep(Math.floor(random() * Math.min(max, base * 2 ** (attempt - 1))));
     }

@@ -74,6 +74,7 @@ describe('TrialRunner', () => {
       memoryMiB: 256,
       backends: ['cpu'],
       leaseRenewFraction: 0.5,
+      settleRetry: { attempts: 3, retryUnavailable: true, sleep: () => Promise.resolve() },
       onStatus: () => undefined,
       log: () => undefined,
     });

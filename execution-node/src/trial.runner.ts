@@ -12,7 +12,7 @@ import {
 import { LedgerError, type CommitCandidateRequest, type JobRecord, type TrialRecord } from '@decenter/ledger';
 import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
 
-import { retryOnConflict } from './conflict.retry';
+import { retryOnConflict, type ConflictRetryOptions } from './conflict.retry';
 import { storageUri, type DataFetcher, type StorageLocation } from './data.fetcher';
 import { failureReason, TrialFailedError } from './executor.errors';
 import { LeaseRenewer } from './lease.renewer';
@@ -48,11 +48,16 @@ export interface TrialRunnerOptions {
   maxDataBytes?: number;
   maxModelParameters?: number;
   leaseRenewFraction: number;
+  /** How CommitCandidate and FailTrial ride out conflicts and outages (tests shorten it). */
+  settleRetry?: ConflictRetryOptions;
   onStatus: (status: TrialStatus | undefined) => void;
   log: (event: Record<string, unknown>) => void;
 }
 
 export type TrialOutcome = 'committed' | 'failed' | 'lost' | 'abandoned';
+
+/** A finished run is worth waiting for: settling rides out conflicts and a peer restart (about a minute). */
+const SETTLE_RETRY: ConflictRetryOptions = { attempts: 14, retryUnavailable: true };
 
 /** Unwinds a trial that was halted (lease lost, node stopping) to the handler that knows why. */
 class TrialHaltedError extends Error {
@@ -229,8 +234,9 @@ export class TrialRunner {
       const artifactUri = await this.upload(job, trial, location, outputDir);
       if (halted() !== undefined) throw new TrialHaltedError();
       update({ phase: 'committing' });
-      await retryOnConflict(() =>
-        options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri)),
+      await retryOnConflict(
+        () => options.ledger.commitCandidate(job.jobId, trial.trialId, candidateOf(result, artifactUri)),
+        options.settleRetry ?? SETTLE_RETRY,
       );
       options.log({
         event: 'committed',
@@ -257,7 +263,10 @@ export class TrialRunner {
       const reason = failureReason(error);
       options.log({ event: 'trial-failed', jobId: job.jobId, trialId: trial.trialId, reason });
       try {
-        await retryOnConflict(() => options.ledger.failTrial(job.jobId, trial.trialId, reason));
+        await retryOnConflict(
+          () => options.ledger.failTrial(job.jobId, trial.trialId, reason),
+          options.settleRetry ?? SETTLE_RETRY,
+        );
       } catch (ledgerError) {
         options.log({
           event: 'fail-trial-not-recorded',
