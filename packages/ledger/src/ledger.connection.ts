@@ -13,6 +13,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import { LedgerConfigError } from './ledger.errors';
+import { newNativeP256Signer } from './native.signer';
 import { selectIdentity, type NetworkConfig, type NetworkIdentity } from './network-config';
 
 /** Per-call deadlines in milliseconds, from the moment each call starts. */
@@ -65,12 +66,20 @@ export async function newGrpcClient(peer: NetworkConfig['peer']): Promise<grpc.C
 
 export async function loadIdentity(
   identity: NetworkIdentity,
-): Promise<{ identity: Identity; signer: Signer }> {
+): Promise<{ identity: Identity; signer: Signer; hash: (message: Uint8Array) => Uint8Array }> {
   const credentials = await readPem(identity.cert, `certificate of ${identity.org}/${identity.user}`);
   const keyPem = await readPem(identity.key, `private key of ${identity.org}/${identity.user}`);
   let signer: Signer;
+  let messageHash = hash.sha256;
   try {
-    signer = signers.newPrivateKeySigner(createPrivateKey(keyPem));
+    const key = createPrivateKey(keyPem);
+    if (key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+      // The native signer hashes the message itself (see native.signer.ts).
+      signer = newNativeP256Signer(key);
+      messageHash = hash.none;
+    } else {
+      signer = signers.newPrivateKeySigner(key);
+    }
   } catch (err) {
     throw new LedgerConfigError(
       `the private key of ${identity.org}/${identity.user} cannot be used to sign`,
@@ -79,7 +88,7 @@ export async function loadIdentity(
       },
     );
   }
-  return { identity: { mspId: identity.mspId, credentials }, signer };
+  return { identity: { mspId: identity.mspId, credentials }, signer, hash: messageHash };
 }
 
 /**
@@ -100,7 +109,7 @@ export class LedgerConnection {
     const { config } = options;
     const identity =
       typeof options.identity === 'object' ? options.identity : selectIdentity(config, options.identity);
-    const { identity: gatewayIdentity, signer } = await loadIdentity(identity);
+    const { identity: gatewayIdentity, signer, hash: messageHash } = await loadIdentity(identity);
     const deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
     const client = await newGrpcClient(config.peer);
     try {
@@ -108,7 +117,7 @@ export class LedgerConnection {
         client,
         identity: gatewayIdentity,
         signer,
-        hash: hash.sha256,
+        hash: messageHash,
         evaluateOptions: () => ({ deadline: Date.now() + deadlines.evaluateMs }),
         endorseOptions: () => ({ deadline: Date.now() + deadlines.endorseMs }),
         submitOptions: () => ({ deadline: Date.now() + deadlines.submitMs }),
