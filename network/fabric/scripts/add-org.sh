@@ -72,40 +72,13 @@ peer channel fetch config "$WORK/config_block.pb" "${ORDERER[@]}" -c "$CHANNEL" 
 configtxlator proto_decode --input "$WORK/config_block.pb" --type common.Block --output "$WORK/config_block.json"
 
 # 4. The same configuration with the new org (and its anchor peer) in the Application group.
-node - "$WORK" "$MSP_ID" "$(peer_port "$INDEX")" <<'JS'
-const fs = require('node:fs');
-const path = require('node:path');
-const [work, mspId, port] = process.argv.slice(2);
-const block = JSON.parse(fs.readFileSync(path.join(work, 'config_block.json'), 'utf8'));
-const config = block.data.data[0].payload.data.config;
-const org = JSON.parse(fs.readFileSync(path.join(work, 'org.json'), 'utf8'));
-org.values = org.values ?? {};
-org.values.AnchorPeers = {
-  mod_policy: 'Admins',
-  value: { anchor_peers: [{ host: '127.0.0.1', port: Number(port) }] },
-  version: '0',
-};
-const updated = structuredClone(config);
-updated.channel_group.groups.Application.groups[mspId] = org;
-fs.writeFileSync(path.join(work, 'config.json'), JSON.stringify(config));
-fs.writeFileSync(path.join(work, 'modified_config.json'), JSON.stringify(updated));
-JS
+node "$FABRIC_ASSETS/scripts/config-update.cjs" add-org "$WORK" "$MSP_ID" 127.0.0.1 "$(peer_port "$INDEX")"
 configtxlator proto_encode --input "$WORK/config.json" --type common.Config --output "$WORK/config.pb"
 configtxlator proto_encode --input "$WORK/modified_config.json" --type common.Config --output "$WORK/modified_config.pb"
 configtxlator compute_update --channel_id "$CHANNEL" --original "$WORK/config.pb" \
   --updated "$WORK/modified_config.pb" --output "$WORK/update.pb"
 configtxlator proto_decode --input "$WORK/update.pb" --type common.ConfigUpdate --output "$WORK/update.json"
-node - "$WORK" "$CHANNEL" <<'JS'
-const fs = require('node:fs');
-const path = require('node:path');
-const [work, channel] = process.argv.slice(2);
-const update = JSON.parse(fs.readFileSync(path.join(work, 'update.json'), 'utf8'));
-// HeaderType 2 is CONFIG_UPDATE.
-const envelope = {
-  payload: { header: { channel_header: { channel_id: channel, type: 2 } }, data: { config_update: update } },
-};
-fs.writeFileSync(path.join(work, 'update_envelope.json'), JSON.stringify(envelope));
-JS
+node "$FABRIC_ASSETS/scripts/config-update.cjs" envelope "$WORK" "$CHANNEL"
 configtxlator proto_encode --input "$WORK/update_envelope.json" --type common.Envelope \
   --output "$WORK/update_envelope.pb"
 
