@@ -12,6 +12,7 @@ import {
   type Gateway,
 } from './support/gateway-harness';
 import { startRedis, type RedisServer } from './support/redis-server';
+import { UploadService } from '../src/services/upload.service';
 import { createUpload, patch, patchAndCut, uploadOffset } from './support/tus-client';
 
 const MAX_FILE = 64 * 1024;
@@ -164,6 +165,28 @@ describe('tus uploads (real Redis)', () => {
       headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' },
     });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('sweeps unfinished uploads past the expiry, freeing their bytes and quota, and keeps finished ones', async () => {
+    const bytes = randomBytes(300);
+    const finished = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'done.csv',
+      digest: await merkleDigest(bytes),
+    });
+    await patch(gateway.url, alice, finished.id ?? '', 0, bytes);
+    const unfinished = await createUpload(gateway.url, alice, bytes.length, {
+      filename: 'left.csv',
+      digest: await merkleDigest(bytes),
+    });
+    await patch(gateway.url, alice, unfinished.id ?? '', 0, bytes.subarray(0, 100));
+    const uploads = gateway.app.get(UploadService);
+    // Nothing is old enough yet.
+    expect(await uploads.sweepExpired(new Date())).toBe(0);
+    const later = new Date(Date.now() + (gateway.config.uploadExpiryHours + 1) * 3_600_000);
+    expect(await uploads.sweepExpired(later)).toBeGreaterThanOrEqual(1);
+    expect((await uploadOffset(gateway.url, alice, unfinished.id ?? '')).status).toBe(404);
+    await expect(access(uploadFile(unfinished.id ?? ''))).rejects.toThrow();
+    expect((await uploadOffset(gateway.url, alice, finished.id ?? '')).offset).toBe(bytes.length);
   });
 
   it("never lets one user see or touch another user's upload", async () => {

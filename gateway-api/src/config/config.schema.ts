@@ -27,6 +27,11 @@ const envSchema = z.object({
   BLOCK_SIZE: bytes(DEFAULT_BLOCK_SIZE).pipe(z.number().min(1024, 'must be at least 1024')),
   UPLOAD_MAX_FILE_BYTES: bytes(20 * GiB),
   UPLOAD_MAX_USER_BYTES: bytes(100 * GiB),
+  UPLOAD_EXPIRY_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 365)
+    .default(72),
   SESSION_TTL: z.coerce
     .number()
     .int()
@@ -54,6 +59,8 @@ export interface AppConfig {
   blockSize: number;
   uploadMaxFileBytes: number;
   uploadMaxUserBytes: number;
+  /** Unfinished uploads older than this are deleted. */
+  uploadExpiryHours: number;
   sessionTtlSeconds: number;
   corsOrigins: string[];
   loginRateLimitPerMinute: number;
@@ -100,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { repoRoot: string 
     blockSize: e.BLOCK_SIZE,
     uploadMaxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
     uploadMaxUserBytes: e.UPLOAD_MAX_USER_BYTES,
+    uploadExpiryHours: e.UPLOAD_EXPIRY_HOURS,
     sessionTtlSeconds: e.SESSION_TTL,
     corsOrigins: splitList(e.CORS_ORIGINS),
     loginRateLimitPerMinute: e.LOGIN_RATE_LIMIT,

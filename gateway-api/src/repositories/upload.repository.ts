@@ -19,6 +19,8 @@ export const uploadRecordSchema = z.strictObject({
   size: z.int().min(0),
   /** Digest the client declared (tus metadata `digest`). */
   declaredDigest: z.string(),
+  /** ISO 8601 time of creation: unfinished uploads older than UPLOAD_EXPIRY_HOURS are swept. */
+  createdAt: z.string(),
   /** Set once the upload completed and its digest matched. */
   digest: z.string().optional(),
   completedAt: z.string().optional(),
@@ -157,6 +159,17 @@ export class UploadRepository {
     await this.redis.hashSet(key, id, String(size));
     const all = await this.redis.hashGetAll(key);
     return Object.values(all).reduce((sum, value) => sum + Number(value), 0);
+  }
+
+  /** Ids of every upload with a record, read in batches (SCAN) so Redis is never blocked. */
+  async *allIds(): AsyncGenerator<string> {
+    const prefix = this.recordKey('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) yield key.slice(prefix.length);
+    } while (cursor !== '0');
   }
 
   async releaseQuota(owner: string, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { EVENTS, Server, type Upload } from '@tus/server';
 
 import type { AppConfig } from '../config/config.schema';
@@ -48,8 +48,9 @@ export function ownerOf(user: SessionUser): string {
  * checked against the client's declared digest when it completes: a mismatch deletes it.
  */
 @Injectable()
-export class UploadService implements OnModuleInit {
+export class UploadService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(UploadService.name);
+  private sweeper: NodeJS.Timeout | undefined;
   readonly server: Server;
 
   constructor(
@@ -87,6 +88,33 @@ export class UploadService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.uploads.ensureDirectory();
+    // Abandoned uploads would hold disk and quota forever; an hourly sweep removes them.
+    this.sweeper = setInterval(() => {
+      this.sweepExpired(new Date()).catch((error: unknown) => {
+        this.logger.warn(`Sweeping expired uploads failed: ${String(error)}`);
+      });
+    }, 3_600_000);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Deletes unfinished uploads created more than UPLOAD_EXPIRY_HOURS before `now`; returns how many. */
+  async sweepExpired(now: Date): Promise<number> {
+    const cutoff = now.getTime() - this.config.uploadExpiryHours * 3_600_000;
+    let removed = 0;
+    for await (const id of this.uploads.allIds()) {
+      const record = await this.uploads.findRecord(id);
+      if (record === undefined || record.completedAt !== undefined) continue;
+      if (Date.parse(record.createdAt) < cutoff) {
+        await this.uploads.remove(record);
+        removed += 1;
+      }
+    }
+    if (removed > 0) this.logger.log(`Removed ${String(removed)} unfinished uploads older than the expiry`);
+    return removed;
   }
 
   async handle(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
@@ -147,6 +175,7 @@ export class UploadService implements OnModuleInit {
       filename,
       size: upload.size,
       declaredDigest: digest,
+      createdAt: new Date().toISOString(),
     });
     this.metrics.uploadsStarted.inc();
     return res;
