@@ -343,6 +343,41 @@ describe('validator nodes of two orgs on the devnet', () => {
     expect((await owner.listScores(jobId)).map((s) => s.mspId)).toEqual(['Org2MSP']);
   });
 
+  it('validates what was committed once the training deadline passes with trials still open', async () => {
+    const jobId = 'iris-deadline';
+    await createStoredJob(storageDir(), owner, {
+      jobId,
+      spec: SPEC,
+      owner: ownerParty,
+      trials: [plan('t000', 2, GOOD), plan('t001', 3, GOOD)],
+      validation: { validatorOrgs: ['Org1MSP', 'Org2MSP'], quorum: 2, tolerance: 0.01 },
+      trainingMs: 4_000,
+    });
+    const copy = path.join(work, 'good-deadline');
+    await cp(good.dir, copy, { recursive: true });
+    await commitCandidate(storageDir(), executors['Org3'] as JobsClient, {
+      jobId,
+      trialId: 't000',
+      owner: { mspId: 'Org3MSP', id: 'unused' },
+      candidate: { ...good, dir: copy },
+      backend,
+    });
+    // t001 is never trained: no event says the deadline passed, the validators' scans find the job.
+    expect((await owner.getJob(jobId)).status).toBe('TRAINING');
+    const job = await waitFor(
+      'the job to be finalized after its training deadline',
+      async () => {
+        const current = await owner.getJob(jobId);
+        return current.status === 'COMPLETED' || current.status === 'FAILED' ? current : undefined;
+      },
+      30_000,
+      validators,
+    );
+    expect(job.status).toBe('COMPLETED');
+    expect(job.outcome?.winner?.trialId).toBe('t000');
+    expect((await owner.listScores(jobId)).map((s) => s.mspId)).toEqual(['Org1MSP', 'Org2MSP']);
+  });
+
   it('leaves a job unfinalized when two validator orgs disagree beyond the tolerance', async () => {
     const jobId = 'iris-disagree';
     await createStoredJob(storageDir(), owner, {

@@ -44,6 +44,8 @@ export interface StoredJobOptions {
   trials: TrialPlan[];
   owner: { mspId: string; id: string };
   validation: { validatorOrgs: string[]; quorum: number; tolerance: number };
+  /** Milliseconds from now to the training deadline (default an hour). */
+  trainingMs?: number;
 }
 
 /** Stores a job's data the way the gateway's ingest does and records it with CreateJob. */
@@ -103,7 +105,7 @@ export async function createStoredJob(
     trials: options.trials,
     validation: options.validation,
     schedule: {
-      trainingDeadline: new Date(now + 3_600_000).toISOString(),
+      trainingDeadline: new Date(now + (options.trainingMs ?? 3_600_000)).toISOString(),
       validationDeadline: new Date(now + 7_200_000).toISOString(),
     },
     leaseSeconds: 600,
