@@ -8,6 +8,14 @@ export interface CliIo {
   isTTY: boolean;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** All of standard input as text (for --password-stdin); absent where there is none. */
+  readStdin?: () => Promise<string>;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function processIo(): CliIo {
@@ -17,6 +25,7 @@ export function processIo(): CliIo {
     isTTY: process.stderr.isTTY,
     env: process.env,
     cwd: process.cwd(),
+    readStdin: () => readAll(process.stdin),
   };
 }
 

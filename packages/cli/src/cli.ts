@@ -2,10 +2,16 @@ import { Command, CommanderError } from 'commander';
 
 import { processIo, Reporter, type CliIo } from './cli-output';
 import { CommandContext } from './command-context';
+import { registerAuthCommands } from './commands/auth.command';
+import { registerCertCommands } from './commands/cert.command';
+import { registerDemoCommand } from './commands/demo.command';
 import { registerJobCommands } from './commands/job.command';
+import { registerGatewayJobCommands, registerModelCommands } from './commands/job-gateway.command';
 import { registerLedgerCommands } from './commands/ledger.command';
 import { registerNetworkCommands } from './commands/network.command';
+import { registerNodeCommands } from './commands/node.command';
 import { registerSpecCommands } from './commands/spec.command';
+import { registerStackCommands } from './commands/stack.command';
 import { EXIT, exitCodeFor } from './exit-codes';
 
 export const VERSION = '0.1.0';
@@ -36,7 +42,13 @@ export function buildProgram(context: CommandContext, json: () => boolean): Comm
   registerSpecCommands(program, context);
   registerNetworkCommands(program, context);
   registerLedgerCommands(program, context);
-  registerJobCommands(program, context);
+  registerGatewayJobCommands(registerJobCommands(program, context), context);
+  registerModelCommands(program, context);
+  registerAuthCommands(program, context);
+  registerCertCommands(program, context);
+  registerDemoCommand(program, context);
+  registerStackCommands(program, context);
+  registerNodeCommands(program, context);
   // Subcommands inherit exitOverride and the output settings only when set on each of them.
   const configure = (command: Command): void => {
     command.exitOverride();

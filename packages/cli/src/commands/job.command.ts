@@ -35,7 +35,7 @@ function describeJob(job: JobRecord): string {
   return lines.join('\n');
 }
 
-export function registerJobCommands(program: Command, context: CommandContext): void {
+export function registerJobCommands(program: Command, context: CommandContext): Command {
   const job = program.command('job').description('training jobs on the ledger');
 
   job
@@ -124,4 +124,5 @@ export function registerJobCommands(program: Command, context: CommandContext): 
         ].join('\n'),
       );
     });
+  return job;
 }

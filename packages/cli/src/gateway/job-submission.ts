@@ -1,0 +1,171 @@
+import { canonicalJson } from '@decenter/core';
+import { digestFile } from '@decenter/storage';
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+
+import { CliOperationError, UsageError } from '../cli.errors';
+import type { GatewayClient, UploadProgress } from './gateway.client';
+import { readUploadUrls, writeUploadUrls } from './session.store';
+
+export interface UploadedFile {
+  file: string;
+  uploadId: string;
+  size: number;
+  digest: string;
+  resumedFrom: number;
+}
+
+/**
+ * Uploads one file with tus. The upload URL is remembered per (gateway, path, size, digest), so running
+ * the same command after an interruption continues from the gateway's offset instead of starting over.
+ * The digest is the storage package's block Merkle root, the one the gateway checks on completion.
+ */
+export async function uploadFile(
+  client: GatewayClient,
+  home: string,
+  path: string,
+  onProgress: (file: string) => UploadProgress,
+): Promise<UploadedFile> {
+  const file = resolve(path);
+  const info = await stat(file).catch((err: unknown) => {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`, 'Check the file path.');
+  });
+  if (!info.isFile()) throw new UsageError(`${path} is not a file`);
+  const { digest } = await digestFile(file);
+  const key = `${client.baseUrl}|${file}|${String(info.size)}|${digest}`;
+  const urls = await readUploadUrls(home);
+  let url = urls[key];
+  let resumedFrom = 0;
+  if (url !== undefined) {
+    const offset = await client.uploadOffset(url);
+    if (offset === undefined) url = undefined;
+    else resumedFrom = offset;
+  }
+  if (url === undefined) {
+    url = await client.createUpload(info.size, { filename: basename(file), digest });
+    await writeUploadUrls(home, { ...(await readUploadUrls(home)), [key]: url });
+  }
+  await client.sendUpload(url, file, info.size, onProgress(basename(file)));
+  const uploadId = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '';
+  return { file, uploadId, size: info.size, digest, resumedFrom };
+}
+
+/** Forgets the upload URLs of files a job now owns: the gateway releases them once the job is ingested. */
+export async function forgetUploads(home: string, files: readonly UploadedFile[]): Promise<void> {
+  const urls = await readUploadUrls(home);
+  const ids = new Set(files.map((item) => item.uploadId));
+  const kept = Object.fromEntries(
+    Object.entries(urls).filter(([, url]) => !ids.has(url.split('/').pop() ?? '')),
+  );
+  await writeUploadUrls(home, kept);
+}
+
+/** The files of a pre-trained model folder: model.json and the weight files beside it. */
+export async function pretrainedFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+    throw new UsageError(
+      `cannot read --pretrained ${dir}: ${(err as Error).message}`,
+      'Pass the folder holding model.json.',
+    );
+  });
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => join(dir, entry.name));
+  if (!files.some((file) => basename(file) === 'model.json')) {
+    throw new UsageError(
+      `${dir} has no model.json`,
+      'A pre-trained model is a TensorFlow.js model.json with its weight files.',
+    );
+  }
+  return files.sort();
+}
+
+export interface IngestState {
+  jobId: string;
+  state: string;
+  progress: Record<string, unknown>;
+  error?: { code: string; message: string; file?: string; line?: number };
+  txId?: string;
+}
+
+/** Polls the ingest until the job is on the ledger; a failed ingest names the file and line. */
+export async function waitForIngest(
+  client: GatewayClient,
+  jobId: string,
+  timeoutMs: number,
+  onState?: (state: IngestState) => void,
+): Promise<IngestState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await client.json<IngestState>(
+      `/api/jobs/${encodeURIComponent(jobId)}/ingest`,
+      `reading the ingest of ${jobId}`,
+    );
+    onState?.(state);
+    if (state.state === 'completed') return state;
+    if (state.state === 'failed') {
+      const where =
+        state.error?.file === undefined
+          ? ''
+          : ` (${state.error.file}${state.error.line === undefined ? '' : `:${String(state.error.line)}`})`;
+      throw new CliOperationError(
+        state.error?.code === 'INVALID_SPEC' ? 'INVALID_SPEC' : 'INVALID_DATA',
+        `the ingest of ${jobId} failed${where}: ${state.error?.message ?? 'no reason given'}`,
+        {
+          hint: 'Fix the data or spec it names, then submit again.',
+        },
+      );
+    }
+    if (Date.now() > deadline)
+      throw new CliOperationError(
+        'TIMEOUT',
+        `the ingest of ${jobId} did not finish in time (state ${state.state})`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export interface SubmittedJob {
+  jobId: string;
+  uploads: UploadedFile[];
+}
+
+/**
+ * Uploads the data (and pre-trained model) files and submits the job. The Idempotency-Key is derived
+ * from the spec and the files' digests, so re-running an interrupted submission returns the same job.
+ */
+export async function submitJob(
+  client: GatewayClient,
+  home: string,
+  request: { spec: unknown; data: readonly string[]; pretrainedDir?: string },
+  onProgress: (file: string) => UploadProgress,
+): Promise<SubmittedJob> {
+  const data: UploadedFile[] = [];
+  for (const file of request.data) data.push(await uploadFile(client, home, file, onProgress));
+  const pretrained: UploadedFile[] = [];
+  if (request.pretrainedDir !== undefined) {
+    for (const file of await pretrainedFiles(request.pretrainedDir))
+      pretrained.push(await uploadFile(client, home, file, onProgress));
+  }
+  const key = createHash('sha256')
+    .update(
+      canonicalJson({
+        spec: request.spec,
+        data: data.map((item) => item.digest),
+        pretrained: pretrained.map((item) => item.digest),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 64);
+  const { jobId } = await client.json<{ jobId: string }>('/api/jobs', 'submitting the job', {
+    method: 'POST',
+    headers: { 'idempotency-key': `cli-${key}` },
+    body: JSON.stringify({
+      spec: request.spec,
+      uploads: {
+        data: data.map((item) => item.uploadId),
+        ...(pretrained.length === 0 ? {} : { pretrained: pretrained.map((item) => item.uploadId) }),
+      },
+    }),
+  });
+  return { jobId, uploads: [...data, ...pretrained] };
+}
