@@ -65,6 +65,29 @@ function jobRequest(jobId: string): CreateJobRequest {
   };
 }
 
+/**
+ * The gateway plans endorsements from service discovery, which knows the other orgs' peers only once gossip
+ * has reached them through the anchor peers, a few seconds after the channel is joined. Until then a submit
+ * is refused before anything is ordered, so trying again cannot write twice.
+ */
+async function untilEndorsable<T>(submit: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await submit();
+    } catch (err) {
+      const text = err instanceof Error ? `${err.message} ${String(err.cause)}` : String(err);
+      if (
+        Date.now() > deadline ||
+        !/endorsement policy|no combination of peers|no peers available/i.test(text)
+      ) {
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
+}
+
 async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -105,7 +128,7 @@ describeWithFabric(
 
     it('submits and evaluates: a job created by its owner reads back for another org', async () => {
       const owner = new JobsClient(await connect('Org1/user1'));
-      const created = await owner.createJob(jobRequest('job-a'));
+      const created = await untilEndorsable(() => owner.createJob(jobRequest('job-a')));
       expect(created.transactionId).toMatch(/^[0-9a-f]{64}$/);
       expect(created.result).toMatchObject({ jobId: 'job-a', status: 'OPEN', trialCount: 2 });
       // Connected through the environment, as every component is with DECENTER_NETWORK=fabric.
