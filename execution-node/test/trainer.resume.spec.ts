@@ -97,7 +97,7 @@ describe('the sandboxed trainer', () => {
     expect(resumed.checkpointHashes).toEqual(uninterrupted.checkpointHashes);
   });
 
-  it('trains on IDX images + labels (the MNIST layout)', async () => {
+  it('trains a CNN on IDX images + labels (the MNIST layout)', async () => {
     const trialDir = path.join(root, 'idx');
     await mkdir(path.join(trialDir, 'input'), { recursive: true });
     await mkdir(path.join(trialDir, 'output'), { recursive: true });
@@ -123,7 +123,15 @@ describe('the sandboxed trainer', () => {
     const input: TrialInput = {
       jobId: 'j2',
       trialId: 't000',
-      spec: parseJobSpec({ ...IRIS_SPEC, data: { format: 'idx' } }),
+      spec: parseJobSpec({
+        ...IRIS_SPEC,
+        model: {
+          kind: 'template',
+          template: 'cnn',
+          options: { filters: [4], kernelSize: 3, denseUnits: 8, dropout: 0 },
+        },
+        data: { format: 'idx' },
+      }),
       hyperparameters: { learningRate: 0.05, batchSize: 16, epochs: 3, optimizer: 'adam' },
       seed: 5,
       backends: ['wasm', 'cpu'],
@@ -135,6 +143,8 @@ describe('the sandboxed trainer', () => {
     await writeFile(trialJson, JSON.stringify(input));
     const result = await run({ trialDir, trialJson });
     expect(result.epochsRun).toBe(3);
+    // The project's wasm training kernels (Conv2D gradients) load and run inside the sandbox.
+    expect(result.backend).toBe('wasm');
     expect(result.metrics['accuracy']).toBeGreaterThan(0.9);
   });
 
