@@ -28,6 +28,16 @@ die() {
   exit 1
 }
 
+# A network keeps the ports it was created with (they are in its genesis block): later runs of any script read
+# them from $FABRIC_HOME/port-base, and a different FABRIC_PORT_BASE is refused rather than half applied.
+if [[ -f "$FABRIC_HOME/port-base" ]]; then
+  stored_base="$(cat "$FABRIC_HOME/port-base")"
+  if [[ -n "${FABRIC_PORT_BASE:-}" && "$FABRIC_PORT_BASE" != "$stored_base" ]]; then
+    die "the network in $FABRIC_HOME uses FABRIC_PORT_BASE=$stored_base, not $FABRIC_PORT_BASE; unset FABRIC_PORT_BASE or use another DECENTER_HOME"
+  fi
+  PORT_BASE="$stored_base"
+fi
+
 # Names the first missing binary and what to do about it; these scripts never download anything.
 require_bins() {
   local bin

@@ -44,6 +44,7 @@ esac
 resolve_fabric_cfg
 resolve_ccaas_builder
 mkdir -p "$FABRIC_HOME"/{config,channel,chaincode,data} "$LOG_DIR" "$PID_DIR"
+[[ -f "$FABRIC_HOME/port-base" ]] || echo "$PORT_BASE" >"$FABRIC_HOME/port-base"
 
 # 1. Identities. Fabric CA enrolls role attributes; its CAs keep running for later enrollments and add-org.sh.
 if [[ ! -f "$FABRIC_HOME/crypto.done" ]]; then

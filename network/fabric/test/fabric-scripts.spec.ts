@@ -228,6 +228,27 @@ describe('write-network-json.sh', () => {
     expect(await readFile(executor.cert, 'utf8')).toBe('cert');
   });
 
+  it('keeps the ports the network was created with, and refuses another FABRIC_PORT_BASE', async () => {
+    await writeFile(join(home, 'fabric', 'crypto.done'), 'ca\n');
+    await writeFile(join(home, 'fabric', 'port-base'), '23400\n');
+    const stored = await runScript('write-network-json.sh', [], {
+      PATH: process.env['PATH'],
+      DECENTER_HOME: home,
+    });
+    expect(stored.code).toBe(0);
+    expect((await loadNetworkConfig(join(home, 'fabric', 'network.json'))).peer.endpoint).toBe(
+      '127.0.0.1:23551',
+    );
+
+    const other = await runScript('write-network-json.sh', [], {
+      PATH: process.env['PATH'],
+      DECENTER_HOME: home,
+      FABRIC_PORT_BASE: '7100',
+    });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/uses FABRIC_PORT_BASE=23400, not 7100/);
+  });
+
   it('lists every cryptogen identity as a member, and can point at another org as the gateway', async () => {
     await writeFile(join(home, 'fabric', 'crypto.done'), 'cryptogen\n');
     const result = await runScript('write-network-json.sh', [], {
