@@ -9,7 +9,12 @@ export interface Captured {
 /** Runs the CLI in this process with captured output and the given environment. */
 export async function runCli(
   argv: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string; isTTY?: boolean } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    isTTY?: boolean;
+    readStdin?: () => Promise<string>;
+  } = {},
 ): Promise<Captured> {
   let stdout = '';
   let stderr = '';
@@ -23,6 +28,7 @@ export async function runCli(
     isTTY: options.isTTY ?? false,
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
+    ...(options.readStdin === undefined ? {} : { readStdin: options.readStdin }),
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };

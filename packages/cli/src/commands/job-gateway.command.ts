@@ -134,7 +134,10 @@ function describeEvent(event: string, data: unknown): string {
   if (event === 'ledger')
     return `ledger: ${String(record['name'])} (block ${String(record['blockNumber'])}, tx ${String(record['transactionId']).slice(0, 12)})`;
   if (event === 'progress') {
-    return `progress: trial ${String(record['trialId'])} epoch ${String(record['epoch'])}/${String(record['epochs'])} loss ${String(record['loss'])}`;
+    const metrics = Object.entries((record['metrics'] ?? {}) as Record<string, number>)
+      .map(([name, value]) => `${name} ${Number(value.toFixed(4)).toString()}`)
+      .join(', ');
+    return `progress: ${String(record['nodeMspId'])} trial ${String(record['trialId'])} epoch ${String(record['epoch'])}/${String(record['epochs'])} ${metrics}`;
   }
   return `${event}: ${JSON.stringify(data)}`;
 }
