@@ -99,7 +99,7 @@ export function renderResults(run: RunSummary): string {
       continue;
     }
     lines.push(
-      `Before each repeat: ${report.loadBefore.map(load).join('; ')}. ${String(report.repeats)} repeats, ${String(report.seconds)} s in all.`,
+      `Before each measured round: ${report.loadBefore.map(load).join('; ')}. ${String(report.repeats)} repeats, ${String(report.seconds)} s in all.`,
       '',
     );
     for (const line of report.setup) lines.push(`- ${line}`);
