@@ -10,6 +10,7 @@ import { AuthController } from './controllers/auth.controller';
 import { ConsortiumController } from './controllers/consortium.controller';
 import { HealthController } from './controllers/health.controller';
 import { JobController } from './controllers/job.controller';
+import { LedgerController } from './controllers/ledger.controller';
 import { UploadController } from './controllers/upload.controller';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { AuthGuard } from './middleware/auth.guard';
@@ -32,6 +33,8 @@ import { DownloadService } from './services/download.service';
 import { EventsService } from './services/events.service';
 import { HealthService } from './services/health.service';
 import { JobService } from './services/job.service';
+import { JobViewService } from './services/job-view.service';
+import { LedgerViewService } from './services/ledger-view.service';
 import { MetricsService } from './services/metrics.service';
 import { QueueName } from './services/queue.constants';
 import { UploadService } from './services/upload.service';
@@ -57,6 +60,8 @@ const services = [
   HealthService,
   IngestService,
   JobService,
+  JobViewService,
+  LedgerViewService,
   MetricsService,
   UploadService,
 ];
@@ -77,7 +82,14 @@ export class AppModule implements NestModule {
         }),
         BullModule.registerQueue({ name: QueueName.Ingest }),
       ],
-      controllers: [AuthController, ConsortiumController, HealthController, JobController, UploadController],
+      controllers: [
+        AuthController,
+        ConsortiumController,
+        HealthController,
+        JobController,
+        LedgerController,
+        UploadController,
+      ],
       providers: [
         ...repositories,
         ...services,

@@ -1,9 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 
 import type { AppConfig } from './config/config.schema';
+import { buildOpenApiDocument } from './openapi.document';
 
 /** Everything applied to the HTTP app outside Nest's modules, shared by `main.ts` and the tests. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
@@ -49,17 +50,6 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     ],
   });
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('DeCenter gateway API')
-      .setDescription(
-        'Accounts, resumable uploads (tus), job submission and ingest, live job events and model downloads. ' +
-          `This gateway serves ${config.org}. Errors are JSON { statusCode, code, message, hint }.`,
-      )
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app, config.org);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 }

@@ -108,9 +108,11 @@ describe('gateway against the devnet and the real chaincode', () => {
 
   it('lists the job, and shows it to another org without letting it cancel or follow the ingest', async () => {
     const list = (await (await fetch(`${org1.url}/api/jobs`, { headers: authed(user1) })).json()) as {
-      jobs: { jobId: string }[];
+      jobs: { jobId: string; committedTrials: number; trialCount: number }[];
     };
     expect(list.jobs.map((job) => job.jobId)).toContain(jobId);
+    // Nothing trains here: progress is zero of the planned trials.
+    expect(list.jobs.find((job) => job.jobId === jobId)).toMatchObject({ committedTrials: 0 });
     const foreignIngest = await fetch(`${org2.url}/api/jobs/${jobId}/ingest`, { headers: authed(carol) });
     expect(foreignIngest.status).toBe(404);
     const foreignCancel = await fetch(`${org2.url}/api/jobs/${jobId}/cancel`, {
@@ -170,6 +172,47 @@ describe('gateway against the devnet and the real chaincode', () => {
     } finally {
       events.close();
     }
+  }, 60_000);
+
+  it('answers one job with its trials and history, and the chain as blocks and transactions', async () => {
+    const detail = (await (
+      await fetch(`${org2.url}/api/jobs/${jobId}`, { headers: authed(carol) })
+    ).json()) as {
+      trials: { trialId: string; status: string }[];
+      candidates: unknown[];
+      history: { event: string; txId: string }[];
+    };
+    expect(detail.trials.length).toBeGreaterThan(0);
+    expect(detail.trials[0]?.status).toBeDefined();
+    expect(detail.candidates).toEqual([]);
+    const created = detail.history.find((entry) => entry.event === 'JobCreated');
+    expect(created?.txId).toMatch(/^[0-9a-f]{64}$/);
+
+    const blocks = (await (
+      await fetch(`${org1.url}/api/ledger/blocks?limit=3`, { headers: authed(user1) })
+    ).json()) as {
+      items: { number: number; hash: string; previousHash: string }[];
+    };
+    expect(blocks.items.length).toBeGreaterThan(1);
+    const [newest, older] = blocks.items;
+    // Newest first, and each block's hash is the next one's previous hash.
+    expect(newest!.number).toBe(older!.number + 1);
+    expect(newest!.previousHash).toBe(older!.hash);
+
+    const byTx = (await (
+      await fetch(`${org1.url}/api/ledger/transactions?txId=${created!.txId}`, { headers: authed(user1) })
+    ).json()) as { items: { type: string; signer: { mspId: string }; validationCode: string }[] };
+    expect(byTx.items).toEqual([
+      expect.objectContaining({
+        type: 'CreateJob',
+        signer: expect.objectContaining({ mspId: 'Org1MSP' }),
+        validationCode: 'VALID',
+      }),
+    ]);
+    const bad = await fetch(`${org1.url}/api/ledger/transactions?txId=nope`, { headers: authed(user1) });
+    expect(bad.status).toBe(400);
+    const report = await fetch(`${org1.url}/api/jobs/${jobId}/report`, { headers: authed(user1) });
+    expect(report.status).toBe(404);
   }, 60_000);
 
   it('reports the ledger in /api/health', async () => {

@@ -21,7 +21,9 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
+  ApiNotFoundResponse,
   ApiProduces,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -35,11 +37,14 @@ import {
   SubmitJobResponseDto,
   type SubmitJobResponse,
 } from '../dtos/job.dto';
+import { JobDetailDto, JobListDto } from '../dtos/job-view.dto';
+import { SelectionReportDto } from '../dtos/report.dto';
 import { CurrentUser } from '../middleware/auth.guard';
 import type { SessionUser } from '../repositories/session.repository';
 import { DownloadService } from '../services/download.service';
 import { EventsService } from '../services/events.service';
 import { JobService, type IngestStatus } from '../services/job.service';
+import { JobViewService } from '../services/job-view.service';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -49,6 +54,7 @@ export class JobController {
     private readonly jobs: JobService,
     private readonly events: EventsService,
     private readonly downloads: DownloadService,
+    private readonly views: JobViewService,
   ) {}
 
   @Post()
@@ -71,16 +77,39 @@ export class JobController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Jobs on the ledger (paged; filter by status and owner id)' })
+  @ApiOperation({
+    summary: 'Jobs on the ledger with their training progress (paged; filter by status, owner id)',
+  })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    enum: ['OPEN', 'TRAINING', 'VALIDATING', 'COMPLETED', 'FAILED', 'CANCELLED'],
+  })
+  @ApiQuery({ name: 'owner', required: false, description: "The owner's identity id" })
+  @ApiQuery({ name: 'bookmark', required: false })
+  @ApiQuery({ name: 'pageSize', required: false, description: '1-100' })
+  @ApiOkResponse({ type: JobListDto })
   list(@CurrentUser() user: SessionUser, @Query() query: Record<string, unknown>) {
-    return this.jobs.list(user, query);
+    return this.views.list(user, query);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One job as the ledger records it' })
+  @ApiOperation({
+    summary: 'One job as the ledger records it, with its trials, candidates, scores and history',
+  })
+  @ApiOkResponse({ type: JobDetailDto })
   @ApiForbiddenResponse({ type: ErrorDto })
   get(@CurrentUser() user: SessionUser, @Param('id') id: string) {
-    return this.jobs.get(user, id);
+    return this.views.detail(user, id);
+  }
+
+  @Get(':id/report')
+  @ApiOperation({ summary: '"Why this model": the validators\' selection report, once the job is COMPLETED' })
+  @ApiOkResponse({ type: SelectionReportDto })
+  @ApiForbiddenResponse({ type: ErrorDto, description: "Outside the owner's org and the validators" })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'Not written yet' })
+  report(@CurrentUser() user: SessionUser, @Param('id') id: string) {
+    return this.views.report(user, id);
   }
 
   @Get(':id/ingest')

@@ -9,6 +9,7 @@ import {
   getChainInfo,
   loadNetworkConfig,
   subscribeEvents,
+  toDomainError,
   type CertificateRecord,
   type ChainInfo,
   type ChaincodeHistoryEntry,
@@ -132,6 +133,30 @@ export class LedgerRepository implements OnModuleDestroy {
 
   async chainInfo(identity: FabricIdentity): Promise<ChainInfo> {
     return getChainInfo(await this.connection(identity));
+  }
+
+  /** A serialized common.Block from the query system chaincode (qscc), as any Fabric peer answers it. */
+  async blockBytes(identity: FabricIdentity, number: bigint): Promise<Uint8Array> {
+    const connection = await this.connection(identity);
+    try {
+      return await connection
+        .contract('qscc')
+        .evaluateTransaction('GetBlockByNumber', connection.config.channel, number.toString());
+    } catch (error) {
+      throw toDomainError(error, 'qscc GetBlockByNumber');
+    }
+  }
+
+  /** The serialized block holding transaction `txId` (qscc GetBlockByTxID). */
+  async blockBytesOfTransaction(identity: FabricIdentity, txId: string): Promise<Uint8Array> {
+    const connection = await this.connection(identity);
+    try {
+      return await connection
+        .contract('qscc')
+        .evaluateTransaction('GetBlockByTxID', connection.config.channel, txId);
+    } catch (error) {
+      throw toDomainError(error, 'qscc GetBlockByTxID');
+    }
   }
 
   /** Height of the chain as `identity` sees it: a cheap end-to-end check for health. */

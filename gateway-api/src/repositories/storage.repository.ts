@@ -80,6 +80,17 @@ export class StorageRepository implements OnModuleInit {
     return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   }
 
+  /**
+   * Reads a JSON object of the job's folder for `principal`: undefined when it does not exist, 'forbidden'
+   * when its read policy does not name them.
+   */
+  async readReadableJson(jobId: string, name: string, principal: Principal): Promise<unknown> {
+    const key = `${jobPrefix(jobId)}/${name}`;
+    if ((await this.backend.headObject(JOBS_BUCKET, key)) === undefined) return undefined;
+    if (!(await this.backend.canRead(principal, JOBS_BUCKET, key))) return 'forbidden';
+    return this.readJson(jobId, name);
+  }
+
   /** Whether `principal` may read every part of the object. */
   async canRead(principal: Principal, object: ManifestObject): Promise<boolean> {
     for (const part of object.parts) {
