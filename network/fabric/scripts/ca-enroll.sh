@@ -31,17 +31,6 @@ CA_URL_HOST="127.0.0.1:$PORT"
 mkdir -p "$CA_HOME/secrets"
 chmod 700 "$CA_HOME/secrets"
 
-# A member org admitted later (add-org.sh) has no shipped config: derive it from Org1's, renaming the org.
-if [[ ! -f "$CA_HOME/fabric-ca-server-config.yaml" ]]; then
-  shipped="$FABRIC_ASSETS/config/fabric-ca/$CA_CONFIG_NAME/fabric-ca-server-config.yaml"
-  if [[ -f "$shipped" ]]; then
-    cp "$shipped" "$CA_HOME/fabric-ca-server-config.yaml"
-  else
-    sed "s/org1/$CA_CONFIG_NAME/g" "$FABRIC_ASSETS/config/fabric-ca/org1/fabric-ca-server-config.yaml" \
-      >"$CA_HOME/fabric-ca-server-config.yaml"
-  fi
-fi
-
 secret_of() {
   local file="$CA_HOME/secrets/$1"
   [[ -f "$file" ]] || (umask 077 && random_secret >"$file")
@@ -49,8 +38,18 @@ secret_of() {
 }
 
 REGISTRAR_SECRET="$(secret_of registrar)"
+# The server's copy of the shipped config, with the registrar's secret in place of its placeholder: the server
+# ignores -b once a config file exists. A member org admitted later (add-org.sh) has no shipped config: derive
+# it from Org1's, renaming the org.
+if [[ ! -f "$CA_HOME/fabric-ca-server-config.yaml" ]]; then
+  shipped="$FABRIC_ASSETS/config/fabric-ca/$CA_CONFIG_NAME/fabric-ca-server-config.yaml"
+  [[ -f "$shipped" ]] || shipped="$FABRIC_ASSETS/config/fabric-ca/org1/fabric-ca-server-config.yaml"
+  (umask 077 && sed -e "s/org1/$CA_CONFIG_NAME/g" -e "s/@REGISTRAR_SECRET@/$REGISTRAR_SECRET/" "$shipped" \
+    >"$CA_HOME/fabric-ca-server-config.yaml")
+fi
+
 start_bg "ca-$CA_CONFIG_NAME" env FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(ca_ops_port "$INDEX")" \
-  fabric-ca-server start -H "$CA_HOME" --address 127.0.0.1 --port "$PORT" -b "registrar:$REGISTRAR_SECRET"
+  fabric-ca-server start -H "$CA_HOME" --address 127.0.0.1 --port "$PORT"
 wait_port "$PORT" "ca-$CA_CONFIG_NAME"
 # The CA writes its self-signed certificate once it is up; the port can open a moment before that.
 for _ in $(seq 1 40); do
