@@ -116,7 +116,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
       const files = demoDataFiles(root, options.dataset);
       const fashion = options.dataset === 'fashion-mnist';
       // Iris and Wine train in seconds; Fashion-MNIST's CNN trains for a long while on CPU.
-      const schedule = fashion ? { training: 150, validation: 180 } : { training: 2, validation: 3 };
+      const schedule = fashion ? { training: 150, validation: 180 } : { training: 1, validation: 1.5 };
       const timeoutMinutes = options.timeout ?? schedule.validation + 5;
       let state = await stackRunning(home);
       if (state === undefined) {
