@@ -1,5 +1,5 @@
 import { StatusCode } from '@hyperledger/fabric-gateway';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,8 +23,17 @@ import {
 import { freePortBase, missingBinaries, runScript } from './support/fabric-support';
 
 // The same scenarios as packages/ledger/test/devnet.spec.ts, against a real Fabric 2.5 network that up.sh
-// starts from the binaries on the PATH. Executor and validator scenarios need role attributes: Fabric CA.
-const REQUIRED = ['peer', 'orderer', 'configtxgen', 'osnadmin', 'fabric-ca-server', 'fabric-ca-client'];
+// starts from the binaries on the PATH, then a crash and restart, and add-org.sh admitting a fourth org.
+// Executor and validator scenarios need role attributes: Fabric CA.
+const REQUIRED = [
+  'peer',
+  'orderer',
+  'configtxgen',
+  'configtxlator',
+  'osnadmin',
+  'fabric-ca-server',
+  'fabric-ca-client',
+];
 const missing = missingBinaries(REQUIRED);
 const describeWithFabric = missing.length === 0 ? describe : describe.skip;
 if (missing.length > 0) {
@@ -91,7 +100,7 @@ async function untilEndorsable<T>(submit: () => Promise<T>, timeoutMs = 60_000):
 async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for events');
+    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -247,5 +256,74 @@ describeWithFabric(
       expect(replayed).toHaveLength(1);
       expect(replayed[0]).toMatchObject({ name: 'JobCreated', transactionId: jobB.transactionId });
     });
+
+    it('keeps the ledger across a crash and a restart: the restarted network serves and extends it', async () => {
+      for (const connection of open.splice(0)) connection.close();
+      // A crash first: SIGKILL to the gateway peer and the orderer (processes up.sh started for this test).
+      for (const name of ['peer0-org1', 'orderer0']) {
+        const pid = Number((await readFile(join(home, 'fabric', 'pids', `${name}.pid`), 'utf8')).trim());
+        process.kill(pid, 'SIGKILL');
+        await waitFor(() => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        }, 10_000);
+      }
+      const down = await runScript('down.sh', [], env, 120_000);
+      expect(down.code).toBe(0);
+      const up = await runScript('up.sh', [], env, 600_000);
+      if (up.code !== 0) throw new Error(`up.sh (restart) failed (exit ${String(up.code)}):\n${up.stderr}`);
+      // Nothing was generated or deployed again: the same genesis, channel and chaincode definition.
+      expect(up.stderr).toMatch(/already committed on decenter \(sequence 1\)/);
+      const owner = new JobsClient(await connect('Org1/user1'));
+      expect(await untilEndorsable(() => owner.getJob('job-b'))).toMatchObject({
+        jobId: 'job-b',
+        status: 'OPEN',
+      });
+      const created = await untilEndorsable(() => owner.createJob(jobRequest('job-c')));
+      expect(created.result).toMatchObject({ jobId: 'job-c', status: 'OPEN' });
+    }, 660_000);
+
+    it('admits a fourth org with add-org.sh: its users transact under the grown majority policy', async () => {
+      const added = await runScript('add-org.sh', ['Org4'], env, 600_000);
+      if (added.code !== 0)
+        throw new Error(`add-org.sh failed (exit ${String(added.code)}):\n${added.stderr}`);
+      expect(added.stderr).toContain('committed decenter sequence 2 on decenter');
+      expect(added.stderr).toContain("OutOf(3,'Org1MSP.peer','Org2MSP.peer','Org3MSP.peer','Org4MSP.peer')");
+      config = await loadNetworkConfig(join(home, 'fabric', 'network.json'));
+      expect(
+        config.identities
+          .filter((identity) => identity.org === 'Org4')
+          .map((identity) => `${identity.user}:${identity.role}`),
+      ).toEqual([
+        'admin:admin',
+        'user1:member',
+        'user2:member',
+        'executor1:executor',
+        'validator1:validator',
+      ]);
+
+      const newcomer = new JobsClient(await connect('Org4/user1'));
+      const created = await untilEndorsable(() => newcomer.createJob(jobRequest('job-d')));
+      expect(created.result).toMatchObject({ jobId: 'job-d', status: 'OPEN' });
+      const executor = await new NodesClient(await connect('Org4/executor1')).registerNode(capabilities);
+      expect(executor.result).toMatchObject({ role: 'executor' });
+
+      // Org4's own peer caught up from the orderer: it serves a job committed before the org existed.
+      const org4Peer: NetworkConfig = {
+        ...config,
+        peer: {
+          endpoint: `127.0.0.1:${String(Number(env['FABRIC_PORT_BASE']) + 451)}`,
+          tlsRootCert: join(home, 'fabric', 'organizations', 'org4', 'tlsca.pem'),
+          hostAlias: 'peer0.org4.decenter.local',
+        },
+      };
+      const viaOwnPeer = await LedgerConnection.open({ config: org4Peer, identity: 'Org4/user2' });
+      open.push(viaOwnPeer);
+      expect(await new JobsClient(viaOwnPeer).getJob('job-a')).toMatchObject({ jobId: 'job-a' });
+    }, 660_000);
   },
 );
