@@ -64,6 +64,7 @@ function toChainObject(info: ObjectInfo): ChainObject {
  */
 export class GreenfieldChainClient {
   readonly address: string;
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: Client,
@@ -85,13 +86,24 @@ export class GreenfieldChainClient {
     }
   }
 
-  /** Simulates for gas, signs and broadcasts `txs` as one transaction; returns its hash once committed. */
-  async send(what: string, txs: readonly TxResponse[]): Promise<string> {
+  /**
+   * Simulates for gas, signs and broadcasts `txs` as one transaction; returns its hash once committed.
+   * Sends are serialized: the SDK reads the account sequence when it assembles the transaction, so two
+   * concurrent sends from this account would sign the same sequence and one would be rejected.
+   */
+  send(what: string, txs: readonly TxResponse[]): Promise<string> {
+    const run = this.sending.then(() => this.sendNow(what, txs));
+    this.sending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(what: string, txs: readonly TxResponse[]): Promise<string> {
     if (txs.length === 0) throw new GreenfieldChainError(`Nothing to send for ${what}`);
     let result;
     try {
-      const [only] = txs;
-      const tx = txs.length === 1 && only !== undefined ? only : await this.client.txClient.multiTx([...txs]);
+      // Reassembled here, inside the serialized section, so the sequence is read now and not when the
+      // messages were built.
+      const tx = await this.client.txClient.multiTx(txs.map((t) => ({ metaTxInfo: t.metaTxInfo })));
       const gas = await tx.simulate({ denom: DENOM });
       result = await tx.broadcast({
         denom: DENOM,

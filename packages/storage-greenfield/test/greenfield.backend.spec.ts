@@ -16,7 +16,7 @@ import { addressOfKey } from '../src/sp-request.signer';
 import { StorageProviderClient } from '../src/storage-provider.client';
 import { FakeGreenfield, SP_OPERATOR, expectedChecksums } from './fake-greenfield';
 
-// Every transaction costs one 3 s poll inside cosmjs (StargateClient.broadcastTx); the suite sends 8.
+// Every transaction costs one 3 s poll inside cosmjs (StargateClient.broadcastTx); the suite sends 9.
 jest.setTimeout(30_000);
 
 const SEGMENT = 64 * 1024;
@@ -223,13 +223,18 @@ describe('GreenfieldBackend against a fake Greenfield network', () => {
     ]);
   });
 
-  it('lists without policy records, stores empty objects, and deletes a prefix with its policies', async () => {
-    await backend.putObject('jobs', 'j1/empty', Readable.from([]));
+  it('writes concurrently, lists without policy records, and deletes a prefix with its policies', async () => {
+    // Concurrent writes of the same shape reach the chain together; they must not sign the same account
+    // sequence (the fake rejects a reused one).
+    await Promise.all([
+      backend.putObject('jobs', 'j1/empty', Readable.from([])),
+      backend.putObject('jobs', 'j1/empty2', Readable.from([])),
+    ]);
     expect((await readAll(await backend.getObject('jobs', 'j1/empty'))).length).toBe(0);
     const keys: string[] = [];
     for await (const info of backend.listObjects('jobs', 'j1/')) keys.push(info.key);
-    expect(keys).toEqual(['j1/data.csv', 'j1/empty']);
-    expect(await backend.deletePrefix('jobs', 'j1/')).toBe(2);
+    expect(keys).toEqual(['j1/data.csv', 'j1/empty', 'j1/empty2']);
+    expect(await backend.deletePrefix('jobs', 'j1/')).toBe(3);
     const left = [...fake.objects.keys()].filter(
       (k) => k.startsWith('dc-jobs/j1/') || k.includes(POLICY_PREFIX),
     );
