@@ -6,7 +6,11 @@ import { registerAuthCommands } from './commands/auth.command';
 import { registerCertCommands } from './commands/cert.command';
 import { registerDemoCommand } from './commands/demo.command';
 import { registerJobCommands } from './commands/job.command';
-import { registerGatewayJobCommands, registerModelCommands } from './commands/job-gateway.command';
+import {
+  registerGatewayJobCommands,
+  registerJobCancelCommand,
+  registerModelCommands,
+} from './commands/job-gateway.command';
 import { registerLedgerCommands } from './commands/ledger.command';
 import { registerNetworkCommands } from './commands/network.command';
 import { registerNodeCommands } from './commands/node.command';
@@ -42,7 +46,9 @@ export function buildProgram(context: CommandContext, json: () => boolean): Comm
   registerSpecCommands(program, context);
   registerNetworkCommands(program, context);
   registerLedgerCommands(program, context);
-  registerGatewayJobCommands(registerJobCommands(program, context), context);
+  const job = registerJobCommands(program, context);
+  registerGatewayJobCommands(job, context);
+  registerJobCancelCommand(job, context);
   registerModelCommands(program, context);
   registerAuthCommands(program, context);
   registerCertCommands(program, context);

@@ -22,6 +22,7 @@ interface Upload {
 class GatewayDouble {
   readonly uploads = new Map<string, Upload>();
   readonly jobs: { body: unknown; idempotencyKey: string | undefined; auth: string | undefined }[] = [];
+  readonly cancelled: unknown[] = [];
   /** PATCH requests to cut off after this many bytes, one per entry. */
   readonly cutAfter: number[] = [];
   server: Server = createServer((req, res) => {
@@ -119,6 +120,16 @@ class GatewayDouble {
         auth: req.headers.authorization,
       });
       json(202, { jobId: 'job-abc', status: 'QUEUED' });
+      return;
+    }
+    const cancel = /^\/api\/jobs\/([^/]+)\/cancel$/.exec(path);
+    if (cancel !== null && req.method === 'POST') {
+      if (cancel[1] !== 'job-abc') {
+        json(404, { statusCode: 404, code: 'NOT_FOUND', message: `No job ${cancel[1] ?? ''}.` });
+        return;
+      }
+      this.cancelled.push(JSON.parse((await this.body(req)).toString()) as unknown);
+      json(200, { jobId: 'job-abc', status: 'CANCELLED' });
       return;
     }
     json(404, { statusCode: 404, code: 'NOT_FOUND', message: `no route ${path}` });
@@ -220,6 +231,24 @@ describe('decenter login, job submit: the gateway contract', () => {
       body: { uploads: { data: [output.uploads[0]?.uploadId] }, spec: { name: 'iris-mlp' } },
       idempotencyKey: expect.stringMatching(/^cli-[0-9a-f]{64}$/) as unknown,
     });
+  });
+
+  it('cancels a job with its reason, and exits 3 for an unknown job', async () => {
+    await runCli(
+      ['login', '--org', 'Org1', '--user', 'user1', '--password-stdin', '--gateway', gateway.url],
+      {
+        env: env(),
+        readStdin: stdin('correct horse'),
+      },
+    );
+    const done = await runCli(['job', 'cancel', 'job-abc', '--reason', 'wrong data', '--json'], {
+      env: env(),
+    });
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toEqual({ jobId: 'job-abc', status: 'CANCELLED' });
+    expect(gateway.cancelled).toEqual([{ reason: 'wrong data' }]);
+    const unknown = await runCli(['job', 'cancel', 'job-zzz', '--json'], { env: env() });
+    expect(unknown.code).toBe(3);
   });
 
   it('checks the spec before uploading anything', async () => {

@@ -231,6 +231,26 @@ export function registerGatewayJobCommands(job: Command, context: CommandContext
     });
 }
 
+export function registerJobCancelCommand(job: Command, context: CommandContext): void {
+  job
+    .command('cancel')
+    .description('cancel your job (signed by you through your gateway; only its owner may)')
+    .argument('<job-id>', 'the job id')
+    .option('--reason <text>', 'why, recorded on the ledger', '')
+    .option(...GATEWAY_OPTION)
+    .option(...HOME_OPTION)
+    .action(async (jobId: string, options: { reason: string; gateway?: string; home?: string }) => {
+      const reporter = context.reporter();
+      const { client } = await signedInClient(context, options);
+      const record = await client.json<{ jobId: string; status: string }>(
+        `/api/jobs/${encodeURIComponent(jobId)}/cancel`,
+        `cancelling job ${jobId}`,
+        { method: 'POST', body: JSON.stringify({ reason: options.reason }) },
+      );
+      reporter.result(record, () => `Job ${record.jobId} is ${record.status}.`);
+    });
+}
+
 interface ModelFile {
   name: string;
 }
