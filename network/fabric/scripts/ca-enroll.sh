@@ -8,6 +8,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=SCRIPTDIR/nodes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/nodes.sh"
 
 [[ $# -eq 2 ]] || die "usage: ca-enroll.sh ORG INDEX (e.g. ca-enroll.sh Org1 1, or ca-enroll.sh Orderer 0)"
 ORG="$1"
@@ -48,9 +50,7 @@ if [[ ! -f "$CA_HOME/fabric-ca-server-config.yaml" ]]; then
     >"$CA_HOME/fabric-ca-server-config.yaml")
 fi
 
-start_bg "ca-$CA_CONFIG_NAME" env FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(ca_ops_port "$INDEX")" \
-  fabric-ca-server start -H "$CA_HOME" --address 127.0.0.1 --port "$PORT"
-wait_port "$PORT" "ca-$CA_CONFIG_NAME"
+start_ca "$ORG" "$INDEX"
 # The CA writes its self-signed certificate once it is up; the port can open a moment before that.
 for _ in $(seq 1 40); do
   [[ -s "$CA_HOME/ca-cert.pem" ]] && break

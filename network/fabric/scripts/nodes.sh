@@ -127,6 +127,22 @@ start_chaincode_server() {
   wait_port "$(cc_server_port "$index")" "chaincode-$(lower "$org")"
 }
 
+# An org's Fabric CA from the configuration ca-enroll.sh wrote under its home (INDEX 0: the orderer org's CA).
+start_ca() {
+  local org="$1" index="$2" name home
+  if [[ "$index" == 0 ]]; then
+    name=ordererorg
+    home="$ORDERER_DIR/ca"
+  else
+    name="$(lower "$org")"
+    home="$(org_dir "$org")/ca"
+  fi
+  [[ -f "$home/fabric-ca-server-config.yaml" ]] || die "no CA configuration in $home; run ca-enroll.sh $org $index"
+  start_bg "ca-$name" env FABRIC_CA_SERVER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(ca_ops_port "$index")" \
+    fabric-ca-server start -H "$home" --address 127.0.0.1 --port "$(ca_port "$index")"
+  wait_port "$(ca_port "$index")" "ca-$name"
+}
+
 # Member orgs, in the order they joined.
 member_orgs() {
   local name _index

@@ -56,6 +56,10 @@ if [[ ! -f "$FABRIC_HOME/crypto.done" ]]; then
   fi
   printf 'Org1 1\nOrg2 2\nOrg3 3\n' >"$ORG_LIST"
   echo "$CRYPTO" >"$FABRIC_HOME/crypto.done"
+elif [[ "$CRYPTO" == ca ]]; then
+  # A restart: the CAs come back too, with their databases, for later enrollments and add-org.sh.
+  start_ca Orderer 0
+  while read -r org index; do start_ca "$org" "$index"; done <"$ORG_LIST"
 fi
 
 # 2. The channel's genesis block, from configtx.yaml with this network's ports.

@@ -278,6 +278,13 @@ describeWithFabric(
       if (up.code !== 0) throw new Error(`up.sh (restart) failed (exit ${String(up.code)}):\n${up.stderr}`);
       // Nothing was generated or deployed again: the same genesis, channel and chaincode definition.
       expect(up.stderr).toMatch(/already committed on decenter \(sequence 1\)/);
+      // The CAs came back too, for later enrollments: Org1's answers on its port.
+      const base = Number(env['FABRIC_PORT_BASE']);
+      const caInfo = (await (await fetch(`http://127.0.0.1:${String(base + 154)}/cainfo`)).json()) as {
+        success: boolean;
+        result: { CAName: string };
+      };
+      expect(caInfo).toMatchObject({ success: true, result: { CAName: 'ca-org1' } });
       const owner = new JobsClient(await connect('Org1/user1'));
       expect(await untilEndorsable(() => owner.getJob('job-b'))).toMatchObject({
         jobId: 'job-b',
