@@ -88,6 +88,7 @@ describe('contracts behind the real fabric-shim dispatcher', () => {
         'ListJobs',
         'ListScores',
         'ListTrials',
+        'ReleaseTrial',
         'RenewLease',
         'SubmitScores',
       ].sort(),

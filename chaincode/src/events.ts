@@ -14,6 +14,7 @@ export const EVENT = {
   jobCancelled: 'JobCancelled',
   trialClaimed: 'TrialClaimed',
   leaseRenewed: 'LeaseRenewed',
+  trialReleased: 'TrialReleased',
   trialFailed: 'TrialFailed',
   candidateCommitted: 'CandidateCommitted',
   scoresSubmitted: 'ScoresSubmitted',

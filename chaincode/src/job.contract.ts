@@ -4,6 +4,7 @@ import { parseCreateJobInput } from './create-job.input';
 import { EVENT, emit, parseHistoryEntry } from './events';
 import { AccessDeniedError, AlreadyExistsError, InvalidArgumentError, InvalidStateError } from './errors';
 import { asParty, getCaller, requireRole } from './identity';
+import { initialProgress, saveProgress } from './job-progress.store';
 import { findJob, listCandidates, listScores, listTrials, loadJob, saveJob, saveTrial } from './job.store';
 import { parseJsonArgument, toJson } from './json';
 import { KEY } from './keys';
@@ -11,7 +12,14 @@ import { JOB_STATUSES, TERMINAL_JOB_STATUSES, parseJob, type Job } from './model
 import { sameParty } from './models/party.model';
 import { listNodes } from './node.store';
 import { readAll, readPage } from './state';
-import { commitCandidate, claimTrial, failTrial, parseCandidateInput, renewLease } from './training.service';
+import {
+  commitCandidate,
+  claimTrial,
+  failTrial,
+  parseCandidateInput,
+  releaseTrial,
+  renewLease,
+} from './training.service';
 import { txTimeIso } from './tx-time';
 import { finalizeJob, parseScoresInput, submitScores } from './validation.service';
 import { readEnum, readId, readInteger, readString, strictObject } from './validate';
@@ -75,6 +83,7 @@ export class JobContract extends Contract {
     await saveJob(ctx, job);
     for (const plan of job.trials)
       await saveTrial(ctx, { ...plan, jobId: job.jobId, status: 'OPEN', attempts: 0, updatedAt: now });
+    await saveProgress(ctx, initialProgress(job.jobId, job.trials.length, now));
     await emit(
       ctx,
       caller,
@@ -203,6 +212,16 @@ export class JobContract extends Contract {
   async RenewLease(ctx: Context, jobId: string, trialId: string): Promise<string> {
     const caller = getCaller(ctx);
     return toJson(await renewLease(ctx, caller, readId(jobId, 'jobId'), readId(trialId, 'trialId')));
+  }
+
+  /** The holder hands a trial it cannot train back to OPEN, without a failure counted against anyone. */
+  @Transaction()
+  @Returns('string')
+  async ReleaseTrial(ctx: Context, jobId: string, trialId: string, reason: string): Promise<string> {
+    const caller = getCaller(ctx);
+    return toJson(
+      await releaseTrial(ctx, caller, readId(jobId, 'jobId'), readId(trialId, 'trialId'), reason),
+    );
   }
 
   @Transaction()

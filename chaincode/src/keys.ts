@@ -4,6 +4,7 @@ export const KEY = {
   jobByStatus: 'decenter.job~status',
   jobByOwner: 'decenter.job~owner~status',
   jobHistory: 'decenter.job~history',
+  jobProgress: 'decenter.job~progress',
   trial: 'decenter.trial',
   candidate: 'decenter.candidate',
   score: 'decenter.score',

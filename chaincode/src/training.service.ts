@@ -3,6 +3,7 @@ import type { Context } from 'fabric-contract-api';
 import { EVENT, emit } from './events';
 import { AccessDeniedError, InvalidStateError } from './errors';
 import { asParty, requireRole, type Caller } from './identity';
+import { countSettled } from './job-progress.store';
 import { candidateKey, listTrials, loadJob, loadTrial, saveJob, saveTrial } from './job.store';
 import { writeValue } from './state';
 import { MAX_CHECKPOINTS, type Candidate } from './models/candidate.model';
@@ -41,6 +42,18 @@ function requireHolder(trial: Trial, caller: Caller, action: string): void {
   if (trial.claimedBy === undefined || !sameParty(trial.claimedBy, caller)) {
     throw new AccessDeniedError(
       `${action} is reserved to the node that claimed trial "${trial.trialId}"; claim a free trial with ClaimTrial`,
+    );
+  }
+}
+
+/**
+ * Only a holder whose lease still runs may hand the trial back: once it expired, the trial is
+ * claimable by anyone already, and another node may be taking it over in a concurrent transaction.
+ */
+function requireLeaseHeld(trial: Trial, now: string, action: string): void {
+  if ((trial.leaseExpiresAt ?? '') <= now) {
+    throw new InvalidStateError(
+      `cannot ${action} trial "${trial.trialId}": your lease expired at ${trial.leaseExpiresAt ?? '?'} and it is free to claim already`,
     );
   }
 }
@@ -152,15 +165,18 @@ export async function renewLease(
 
 /**
  * After a trial settles: once every trial is committed or failed the job moves on, to VALIDATING
- * with at least one candidate, to FAILED without any. `settled` is the trial written in this
- * transaction, because Fabric reads do not see the transaction's own writes.
+ * with at least one candidate, to FAILED without any. It reads the job's progress counter, not the
+ * trials, so that settling does not conflict with claims and renewals of other trials.
  */
-async function advanceWhenSettled(ctx: Context, job: Job, settled: Trial, now: string): Promise<JobStatus> {
-  const trials = (await listTrials(ctx, job.jobId)).map((trial) =>
-    trial.trialId === settled.trialId ? settled : trial,
-  );
-  if (trials.some((trial) => trial.status === 'OPEN' || trial.status === 'CLAIMED')) return job.status;
-  if (trials.some((trial) => trial.status === 'COMMITTED')) {
+async function advanceWhenSettled(
+  ctx: Context,
+  job: Job,
+  settled: Trial & { status: 'COMMITTED' | 'FAILED' },
+  now: string,
+): Promise<JobStatus> {
+  const progress = await countSettled(ctx, job.jobId, settled, now);
+  if (progress.committed + progress.failed < progress.total) return job.status;
+  if (progress.committed > 0) {
     await saveJob(ctx, { ...job, status: 'VALIDATING', updatedAt: now }, job.status);
     return 'VALIDATING';
   }
@@ -173,6 +189,51 @@ async function advanceWhenSettled(ctx: Context, job: Job, settled: Trial, now: s
   };
   await saveJob(ctx, { ...job, status: 'FAILED', updatedAt: now, outcome }, job.status);
   return 'FAILED';
+}
+
+/**
+ * Hands a claimed trial back: it becomes OPEN for any node, and nobody is counted a failure, because
+ * the node did not fail the trial, it cannot take it on (e.g. the model is larger than it accepts).
+ */
+export async function releaseTrial(
+  ctx: Context,
+  caller: Caller,
+  jobId: string,
+  trialId: string,
+  reason: string,
+): Promise<Trial> {
+  requireRole(caller, ['executor'], 'releasing a trial');
+  const releaseReason = readString(reason, 'reason', { max: 1024 });
+  const job = await loadJob(ctx, jobId);
+  const now = txTimeIso(ctx);
+  requireTrainingOpen(job, now, 'release a trial');
+  const trial = await loadTrial(ctx, jobId, trialId);
+  requireHolder(trial, caller, 'releasing the trial');
+  requireLeaseHeld(trial, now, 'release');
+  const released: Trial = {
+    ...trial,
+    status: 'OPEN',
+    claimedBy: undefined,
+    claimedAt: undefined,
+    leaseExpiresAt: undefined,
+    updatedAt: now,
+  };
+  await saveTrial(ctx, released);
+  await emit(
+    ctx,
+    caller,
+    EVENT.trialReleased,
+    {
+      jobId,
+      trialId,
+      node: asParty(caller),
+      reason: releaseReason,
+      attempts: trial.attempts,
+      jobStatus: job.status,
+    },
+    jobId,
+  );
+  return released;
 }
 
 export async function failTrial(
@@ -189,7 +250,7 @@ export async function failTrial(
   requireTrainingOpen(job, now, 'report a trial failure');
   const trial = await loadTrial(ctx, jobId, trialId);
   requireHolder(trial, caller, 'reporting the failure');
-  const failed: Trial = {
+  const failed: Trial & { status: 'FAILED' } = {
     ...trial,
     status: 'FAILED',
     failureReason,
@@ -267,7 +328,12 @@ export async function commitCandidate(
     committedAt: now,
     txId: ctx.stub.getTxID(),
   };
-  const committed: Trial = { ...trial, status: 'COMMITTED', leaseExpiresAt: undefined, updatedAt: now };
+  const committed: Trial & { status: 'COMMITTED' } = {
+    ...trial,
+    status: 'COMMITTED',
+    leaseExpiresAt: undefined,
+    updatedAt: now,
+  };
   await writeValue(ctx, candidateKey(ctx, jobId, trialId), candidate);
   await saveTrial(ctx, committed);
   await countOutcome(ctx, caller, 'completed', now);
