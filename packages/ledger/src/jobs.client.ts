@@ -170,6 +170,12 @@ export class JobsClient extends ChaincodeClient {
     return { ...committed, result: toTrialRecord(committed.result) };
   }
 
+  /** Hands a claimed trial back to OPEN (e.g. one this node cannot train) without a failure counted. */
+  async releaseTrial(jobId: string, trialId: string, reason: string): Promise<Committed<TrialRecord>> {
+    const committed = await this.submit('ReleaseTrial', [jobId, trialId, reason], chaincodeTrialSchema);
+    return { ...committed, result: toTrialRecord(committed.result) };
+  }
+
   async failTrial(jobId: string, trialId: string, reason: string): Promise<Committed<TrialRecord>> {
     const committed = await this.submit('FailTrial', [jobId, trialId, reason], chaincodeTrialSchema);
     return { ...committed, result: toTrialRecord(committed.result) };

@@ -339,6 +339,14 @@ describe('ledger clients against the devnet and the real chaincode', () => {
     await owner.createJob(jobRequest('job-cancel'));
     const trainer = new JobsClient(await connect('Org2/executor1'));
     await trainer.claimTrial('job-cancel', 't001');
+    // A trial handed back is OPEN again, claimable at once, and counts as no failure.
+    const released = await trainer.releaseTrial('job-cancel', 't001', 'model exceeds maxModelParameters');
+    expect(released.result).toMatchObject({ trialId: 't001', status: 'OPEN', attempts: 1 });
+    expect(released.result.claimedBy).toBeUndefined();
+    await expect(trainer.releaseTrial('job-cancel', 't001', 'again')).rejects.toBeInstanceOf(
+      FailedPreconditionError,
+    );
+    expect((await trainer.claimTrial('job-cancel', 't001')).result.attempts).toBe(2);
     const failed = await trainer.failTrial('job-cancel', 't001', 'out of memory');
     expect(failed.result).toMatchObject({ status: 'FAILED', failureReason: 'out of memory' });
     const cancelled = await owner.cancelJob('job-cancel', 'no longer needed');
