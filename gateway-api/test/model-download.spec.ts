@@ -232,6 +232,8 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
       valid: boolean;
     };
     expect(verified.valid).toBe(true);
+    const forged = (await get('/certificates/forged-token/verify')) as { onLedger: boolean; valid: boolean };
+    expect(forged).toEqual({ tokenId: 'forged-token', onLedger: false, valid: false });
     const chain = (await get('/ledger')) as { height: string; currentBlockHash: string };
     expect(Number(chain.height)).toBeGreaterThan(5);
     expect(chain.currentBlockHash).toMatch(/^[0-9a-f]{64}$/);

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
+import { CertificateDto, CertificateVerificationDto } from '../dtos/certificate.dto';
 import { CurrentUser } from '../middleware/auth.guard';
 import type { SessionUser } from '../repositories/session.repository';
 import { ConsortiumService } from '../services/consortium.service';
@@ -43,12 +44,14 @@ export class ConsortiumController {
 
   @Get('certificates')
   @ApiOperation({ summary: 'Certificates (filter by holderId, jobId)' })
+  @ApiOkResponse({ type: [CertificateDto] })
   certificates(@CurrentUser() user: SessionUser, @Query() query: Record<string, unknown>) {
     return this.consortium.certificates(user, query);
   }
 
   @Get('certificates/:tokenId/verify')
   @ApiOperation({ summary: 'Check a certificate against the ledger: valid unless revoked' })
+  @ApiOkResponse({ type: CertificateVerificationDto })
   verify(@CurrentUser() user: SessionUser, @Param('tokenId') tokenId: string) {
     return this.consortium.verifyCertificate(user, tokenId);
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DecenterError } from '@decenter/core';
 import { z } from 'zod';
 
 import { parseBody } from '../dtos/parse-body';
@@ -59,11 +60,20 @@ export class ConsortiumService {
     });
   }
 
-  /** The certificate as the ledger holds it, and whether it still stands (not revoked). */
+  /**
+   * The certificate as the ledger holds it, and whether it still stands (not revoked). A token id the
+   * ledger never minted is an answer, not an error: `onLedger: false` tells the verifier not to trust it.
+   */
   async verifyCertificate(user: SessionUser, rawTokenId: string) {
     const tokenId = parseBody(tokenIdSchema, rawTokenId, 'token id');
-    const certificate = await this.ledger.getCertificate(this.auth.identityOf(user), tokenId);
-    return { valid: !certificate.revoked, certificate };
+    try {
+      const certificate = await this.ledger.getCertificate(this.auth.identityOf(user), tokenId);
+      return { tokenId, onLedger: true, valid: !certificate.revoked, certificate };
+    } catch (error) {
+      if (error instanceof DecenterError && error.code === 'NOT_FOUND')
+        return { tokenId, onLedger: false, valid: false };
+      throw error;
+    }
   }
 
   async chain(user: SessionUser) {
