@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { runScript } from './support/fabric-support';
+import { missingBinaries, runScript } from './support/fabric-support';
 
 const exec = promisify(execFile);
 
@@ -53,6 +53,25 @@ describe('package-ccaas.sh', () => {
       tls_required: false,
     });
   });
+
+  // The peer is the authority on package IDs: with a Fabric peer on the PATH, it must agree with the script.
+  const peerMissing = missingBinaries(['peer']).length > 0;
+  if (peerMissing) console.warn('Skipping the package ID check against `peer`: no Fabric peer on the PATH.');
+  (peerMissing ? it.skip : it)(
+    'prints the package ID that `peer lifecycle chaincode calculatepackageid` computes',
+    async () => {
+      const out = join(dir, 'peer', 'decenter.tar.gz');
+      const result = await runScript('package-ccaas.sh', [out, 'decenter_1.0'], env);
+      expect(result.code).toBe(0);
+      // The peer CLI reads core.yaml even for this offline command; the release keeps it in config/ beside bin/.
+      const { stdout: peerPath } = await exec('sh', ['-c', 'command -v peer']);
+      const cfg = process.env['FABRIC_CFG_PATH'] ?? join(peerPath.trim(), '..', '..', 'config');
+      const { stdout } = await exec('peer', ['lifecycle', 'chaincode', 'calculatepackageid', out], {
+        env: { ...process.env, FABRIC_CFG_PATH: cfg },
+      });
+      expect(stdout.trim()).toBe(result.stdout.trim());
+    },
+  );
 
   it('is reproducible byte for byte, so every org computes the same package ID', async () => {
     const first = await runScript('package-ccaas.sh', [join(dir, 'b1.tar.gz')], env);
