@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runCli } from '../../test/run-in-process';
+import { isAlive, startService } from '../stack/managed-process';
 import { withFreshSchedule } from './demo.command';
 
 describe('decenter up, down, status, node, demo, cert: arguments and exit codes', () => {
@@ -42,6 +43,22 @@ describe('decenter up, down, status, node, demo, cert: arguments and exit codes'
     expect(JSON.parse(down.stdout)).toEqual({ stopped: [] });
     const human = await runCli(['status'], { env: env() });
     expect(human.stdout).toContain('No stack under');
+  });
+
+  it('down also stops a node started on its own, by its pid file, and nothing else', async () => {
+    const started = await startService(home, {
+      name: 'executor-org3-executor1',
+      command: process.execPath,
+      args: ['-e', 'setInterval(() => {}, 1000)', '--', `--identity=Org3/executor1@${home}`],
+      env: {},
+      marker: `--identity=Org3/executor1@${home}`,
+    });
+    const down = await runCli(['down', '--json'], { env: env() });
+    expect(down.code).toBe(0);
+    expect(JSON.parse(down.stdout)).toEqual({
+      stopped: [{ name: 'executor-org3-executor1', pid: started.record.pid, how: 'terminated' }],
+    });
+    expect(isAlive(started.record.pid)).toBe(false);
   });
 
   it('job watch and model download need a session: exit 4 with a hint', async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { createConsortium } from '@decenter/devnet';
@@ -8,6 +8,7 @@ import { CliOperationError } from '../cli.errors';
 import { devnetFiles, runningDevnet, startDevnetProcess, stopDevnetProcess } from '../devnet.process';
 import {
   logFileOf,
+  runDir,
   runningService,
   startService,
   stopService,
@@ -394,12 +395,12 @@ async function stopServices(
 
 /**
  * Stops the stack in reverse start order: portal, validators, executors, gateways, devnet, Redis. Only
- * processes recorded in this home's pid files are signalled. Nodes and pieces started on their own
- * (`decenter node start`) are stopped too when they are in the stack's list.
+ * processes recorded in this home's pid files are signalled. Nodes started on their own (`decenter node
+ * start`) and anything an interrupted `up` started before it recorded the stack are stopped first.
  */
 export async function stopStack(home: string, timeoutMs = 15_000): Promise<StoppedService[]> {
   const state = await readStackState(home);
-  const order = state?.services ?? [
+  const standard = [
     REDIS,
     DEVNET,
     ...ORGS.map(serviceName.gateway),
@@ -407,5 +408,12 @@ export async function stopStack(home: string, timeoutMs = 15_000): Promise<Stopp
     ...STACK_VALIDATORS.map((identity) => serviceName.node('validator', identity)),
     PORTAL,
   ];
-  return stopServices(home, [...order].reverse(), timeoutMs);
+  const order = [...new Set([...standard, ...(state?.services ?? [])])].filter(
+    (name) => name !== REDIS || state === undefined || state.ownRedis,
+  );
+  const recorded = (await readdir(runDir(home)).catch(() => [] as string[]))
+    .filter((file) => file.endsWith('.pid'))
+    .map((file) => file.slice(0, -'.pid'.length));
+  const extra = recorded.filter((name) => !order.includes(name)).sort();
+  return stopServices(home, [...extra, ...[...order].reverse()], timeoutMs);
 }
