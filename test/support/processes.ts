@@ -92,29 +92,27 @@ export class ManagedProcess {
 
 export interface RedisServer {
   url: string;
+  port: number;
   process: ManagedProcess;
 }
 
-/** Debian's redis-server on a free loopback port, without persistence. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+/**
+ * Debian's redis-server on a free loopback port. Without persistence by default; with `dataDir` it
+ * keeps an fsync'ed append-only file there, so a restart on the same port (pass `port`) finds its
+ * queues again, as a production Redis would.
+ */
+export async function startRedis(options: { dataDir?: string; port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const persistence =
+    options.dataDir === undefined
+      ? ['--save', '', '--appendonly', 'no']
+      : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.dataDir];
   const child = spawn(
     'redis-server',
-    [
-      '--port',
-      port.toString(),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
+    ['--port', port.toString(), '--bind', '127.0.0.1', ...persistence, '--loglevel', 'warning'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const managed = new ManagedProcess(child);
   await waitFor('redis-server listening', () => portOpen(port), 10_000);
-  return { url: `redis://127.0.0.1:${port.toString()}`, process: managed };
+  return { url: `redis://127.0.0.1:${port.toString()}`, port, process: managed };
 }
