@@ -71,16 +71,41 @@ export function registerStackCommands(program: Command, context: CommandContext)
     .action(async (options: { home?: string; detach?: boolean; portalPort?: number; rebuild?: boolean }) => {
       const reporter = context.reporter();
       const home = context.home(options.home);
-      const { state, alreadyRunning } = await startStack({
-        home,
-        root: repoRoot(),
-        env: context.io.env,
-        note: (text) => {
-          reporter.note(text);
-        },
-        ...(options.portalPort === undefined ? {} : { portalPort: options.portalPort }),
-        ...(options.rebuild === true ? { rebuild: true } : {}),
-      });
+      // Ctrl-C while starting must not leave half a stack behind: finish the step, then stop it all.
+      const early = { interrupted: false };
+      const onEarlySignal = (): void => {
+        early.interrupted = true;
+        reporter.note('interrupted: stopping everything once the current step ends...');
+      };
+      process.on('SIGINT', onEarlySignal);
+      process.on('SIGTERM', onEarlySignal);
+      let started: Awaited<ReturnType<typeof startStack>>;
+      try {
+        started = await startStack({
+          home,
+          root: repoRoot(),
+          env: context.io.env,
+          note: (text) => {
+            reporter.note(text);
+          },
+          ...(options.portalPort === undefined ? {} : { portalPort: options.portalPort }),
+          ...(options.rebuild === true ? { rebuild: true } : {}),
+        });
+      } finally {
+        process.off('SIGINT', onEarlySignal);
+        process.off('SIGTERM', onEarlySignal);
+      }
+      const { state, alreadyRunning } = started;
+      if (early.interrupted && !alreadyRunning) {
+        await stopStack(home);
+        throw new CliOperationError(
+          'UNAVAILABLE',
+          'interrupted while starting; everything was stopped again',
+          {
+            hint: 'Run `decenter up` again when you are ready.',
+          },
+        );
+      }
       const users = await readDevUsers(home, ORGS);
       reporter.result(
         { status: alreadyRunning ? 'already-running' : 'running', ...state, users },
