@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 
 import { digestStream } from '@decenter/storage';
 
@@ -21,6 +23,15 @@ export interface GatewayProcess {
   healthy(): Promise<boolean>;
 }
 
+/** The gateway runs from its build output (the root `npm test` builds first); build it once if missing. */
+async function ensureGatewayBuilt(): Promise<void> {
+  if (existsSync(MAIN)) return;
+  await promisify(execFile)('npx', ['tsc', '-b', join(REPO_ROOT, 'gateway-api')], {
+    cwd: REPO_ROOT,
+    timeout: 300_000,
+  });
+}
+
 /**
  * The gateway's real entry point (gateway-api/dist/src/main.js, built by `npx tsc -b gateway-api`) as
  * its own process on loopback, serving `org` of the consortium in `home`.
@@ -32,6 +43,7 @@ export async function startGateway(options: {
   storageDir: string;
   env?: Record<string, string>;
 }): Promise<GatewayProcess> {
+  await ensureGatewayBuilt();
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     cwd: options.home,
