@@ -176,4 +176,23 @@ describe('select', () => {
     expect(result.undecided).toEqual([]);
     expect(result.outcomes[0]?.verdict).toBe('rejected');
   });
+
+  it('caps the quorum at the validator orgs other than the trainer’s, which may not score it', () => {
+    const twoOrgs: ValidationRule = { validatorOrgs: ['B', 'C'], quorum: 2, tolerance: 0.01 };
+    const fromB = candidate('t1', '2026-01-01T00:00:01.000Z', 'B');
+    const fromA = candidate('t2', '2026-01-01T00:00:02.000Z', 'A');
+    const selection = select(
+      maximize,
+      twoOrgs,
+      [fromB, fromA],
+      [verdict('t1', 'C', 0.9), verdict('t2', 'C', 0.95)],
+      false,
+    );
+    // B's candidate can only be scored by C, so C alone decides it; A's candidate still needs both.
+    expect(selection.outcomes.map((o) => [o.trialId, o.verdict])).toEqual([
+      ['t1', 'valid'],
+      ['t2', 'no-quorum'],
+    ]);
+    expect(selection.undecided).toEqual(['t2']);
+  });
 });

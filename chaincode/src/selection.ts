@@ -17,6 +17,9 @@ import type { Score } from './models/score.model';
  * - valid when at least `quorum` verified scores lie within `tolerance` of the lower median of the
  *   verified scores, which becomes the agreed score;
  * - undecided otherwise (`no-quorum` once the validation deadline has passed).
+ * Validators never score their own organization's candidates, so a candidate's quorum is capped at
+ * the number of validator organizations other than its trainer's: with validator orgs Org2 and Org3
+ * and a quorum of 2, Org2's candidates need Org3 alone instead of waiting out the deadline.
  * The winner is found by walking valid candidates in commitment order: a later one replaces the
  * best only if it is better by at least the objective's minimum improvement, so ties go to the
  * earliest commitment.
@@ -62,8 +65,10 @@ export function select(
       .filter((score): score is Score & { score: number } => score.verified && score.score !== undefined)
       .sort((a, b) => a.score - b.score || (a.mspId < b.mspId ? -1 : 1));
     const base = { trialId: candidate.trialId, node: candidate.node, committedAt: candidate.committedAt };
+    const eligibleOrgs = rule.validatorOrgs.filter((org) => org !== candidate.node.mspId).length;
+    const quorum = Math.min(rule.quorum, Math.max(1, eligibleOrgs));
 
-    if (rejections.length >= rule.quorum) {
+    if (rejections.length >= quorum) {
       const reasons = [
         ...new Set(rejections.map((score) => score.rejectionReason ?? 'no reason given')),
       ].sort();
@@ -89,7 +94,7 @@ export function select(
       median === undefined
         ? []
         : verified.filter((score) => Math.abs(score.score - median.score) <= rule.tolerance + EPSILON);
-    if (median !== undefined && agreeing.length >= rule.quorum) {
+    if (median !== undefined && agreeing.length >= quorum) {
       outcomes.push({
         ...base,
         verdict: 'valid',
