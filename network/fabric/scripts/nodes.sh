@@ -31,10 +31,34 @@ start_orderer() {
     ORDERER_CONSENSUS_WALDIR="$data/etcdraft/wal" \
     ORDERER_CONSENSUS_SNAPDIR="$data/etcdraft/snapshot" \
     ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(ops_port 0)" \
-    ORDERER_METRICS_PROVIDER=disabled \
+    ORDERER_METRICS_PROVIDER=prometheus \
     orderer
   wait_port "$(orderer_port)" orderer0
   wait_port "$(orderer_admin_port)" orderer0
+}
+
+# A plain HTTP/1.0 GET through bash's /dev/tcp (curl is not a prerequisite): prints headers and body.
+http_get() {
+  local port="$1" path="$2"
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
+  cat <&3
+  exec 3<&-
+}
+
+# The orderer orders transactions only once its Raft node knows a leader for the channel, a few seconds after
+# it (re)starts; until then the gateway refuses every submit with UNAVAILABLE ("no orderers could successfully
+# process transaction"). The leader_changes counter on the operations endpoint counts from the process start.
+wait_raft_leader() {
+  local tries metrics
+  for ((tries = 0; tries < 120; tries++)); do
+    metrics="$(http_get "$(ops_port 0)" /metrics 2>/dev/null || true)"
+    if grep -Eq "^consensus_etcdraft_leader_changes\{channel=\"$CHANNEL\"\} [1-9]" <<<"$metrics"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  die "the orderer has no Raft leader for $CHANNEL after 60 s; see $LOG_DIR/orderer0.log"
 }
 
 # osnadmin authenticates with the orderer org admin's TLS client certificate.

@@ -76,6 +76,8 @@ fi
 # 3. The ordering service: one Raft node, joined to the channel through its admin endpoint.
 start_orderer
 join_orderer "$BLOCK"
+wait_raft_leader
+log "the orderer's Raft node has a leader for $CHANNEL"
 
 # 4. One peer per member org, each joined to the channel.
 mapfile -t ORGS < <(member_orgs)

@@ -292,6 +292,20 @@ describeWithFabric(
       });
       const created = await untilEndorsable(() => owner.createJob(jobRequest('job-c')));
       expect(created.result).toMatchObject({ jobId: 'job-c', status: 'OPEN' });
+
+      // The checkpoint written before the crash resumes on the restarted peer: only job-c's event is new.
+      const resumed: LedgerEvent[] = [];
+      const subscription = subscribeEvents(await connect('Org3/user1'), {
+        checkpointFile: join(home, 'checkpoints', 'events.json'),
+        startBlock: 0n,
+        onEvent: (event) => {
+          resumed.push(event);
+        },
+      });
+      await waitFor(() => resumed.length >= 1);
+      await subscription.close();
+      expect(resumed).toHaveLength(1);
+      expect(resumed[0]).toMatchObject({ name: 'JobCreated', transactionId: created.transactionId });
     }, 660_000);
 
     it('admits a fourth org with add-org.sh: its users transact under the grown majority policy', async () => {
