@@ -30,6 +30,8 @@ const LIMITS: Record<string, [number, number]> = {
 
 interface RunnerOptions {
   quick: boolean;
+  /** Write RESULTS.md from the reports already in bench/.work/reports (e.g. after re-running one benchmark alone). */
+  renderOnly?: boolean;
   only: string[];
   out?: string;
   shared: string[];
@@ -42,6 +44,10 @@ function parseRunnerOptions(argv: string[]): RunnerOptions {
     const arg = argv[i] ?? '';
     if (arg === '--quick') {
       options.quick = true;
+      continue;
+    }
+    if (arg === '--render-only') {
+      options.renderOnly = true;
       continue;
     }
     const value = argv[++i];
@@ -76,6 +82,10 @@ function parseRunnerOptions(argv: string[]): RunnerOptions {
 
 async function main(): Promise<void> {
   const options = parseRunnerOptions(process.argv.slice(2));
+  if (options.renderOnly === true) {
+    await renderSaved(options);
+    return;
+  }
   const root = repoRoot();
   const workRoot = defaultWorkRoot();
   const startedAt = new Date();
@@ -127,6 +137,38 @@ async function main(): Promise<void> {
     }),
   );
   process.stdout.write(`\nwrote ${out}\n`);
+}
+
+/** RESULTS.md from the saved reports of the benchmarks named by --only, each as its last run left it. */
+async function renderSaved(options: RunnerOptions): Promise<void> {
+  const root = repoRoot();
+  const outcomes: BenchOutcome[] = [];
+  let first: string | undefined;
+  let seconds = 0;
+  for (const name of options.only) {
+    const report = await loadReport(defaultWorkRoot(), name);
+    if (report === undefined) {
+      outcomes.push({ name, loadBefore: [], failure: 'No saved report: run the benchmark first.' });
+      continue;
+    }
+    if (first === undefined || report.startedAt < first) first = report.startedAt;
+    seconds += report.seconds;
+    outcomes.push({ name, loadBefore: report.loadBefore[0] ?? [], report });
+  }
+  const out =
+    options.out ?? path.join(root, 'bench', options.quick ? '.work/RESULTS.quick.md' : 'RESULTS.md');
+  await writeFile(
+    out,
+    renderResults({
+      startedAt: first ?? new Date().toISOString(),
+      seconds,
+      quick: options.quick,
+      command: `node bench/dist/src/run.js ${process.argv.slice(2).join(' ')} (from the benchmarks' saved reports; each ran as its section says)`,
+      machine: machineInfo(),
+      outcomes,
+    }),
+  );
+  process.stdout.write(`wrote ${out}\n`);
 }
 
 main().catch((error: unknown) => {

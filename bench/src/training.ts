@@ -201,10 +201,14 @@ async function timeTrials(stack: TrialStack, jobId: string, identities: string[]
       const settled = trials.filter((trial) => trial.status === 'COMMITTED' || trial.status === 'FAILED');
       if (trials.length > 0 && settled.length === trials.length) {
         const failed = trials.filter((trial) => trial.status === 'FAILED').length;
-        if (failed > 0)
+        if (failed > 0) {
+          const reasons = trials
+            .filter((trial) => trial.status === 'FAILED')
+            .map((trial) => `${trial.trialId}: ${trial.failureReason ?? 'no reason on the ledger'}`);
           throw new BenchProcessError(
-            `${String(failed)} trial(s) of ${jobId} failed; see ${stack.home}/*.log`,
+            `${String(failed)} trial(s) of ${jobId} failed (${reasons.join('; ')})`,
           );
+        }
         return { seconds: (performance.now() - t0) / 1000, trials: trials.length };
       }
       const dead = nodes.find((node) => !node.alive);
@@ -274,17 +278,24 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   const speedup: number[] = [];
   try {
     for (let repeat = 0; repeat < options.repeats; repeat++) {
-      loadBefore.push(loadAverage());
-      const jobOne = await stack.uploadJob(`one-${String(repeat)}`);
-      const single = await timeTrials(stack, jobOne, ['Org1/executor1'], 30 * 60_000);
-      loadBefore.push(loadAverage());
-      const jobTwo = await stack.uploadJob(`two-${String(repeat)}`);
-      const pair = await timeTrials(stack, jobTwo, ['Org1/executor1', 'Org2/executor1'], 30 * 60_000);
-      const rateOne = (single.trials / single.seconds) * 60;
-      const rateTwo = (pair.trials / pair.seconds) * 60;
-      one.push(rateOne);
-      two.push(rateTwo);
-      speedup.push(rateTwo / rateOne);
+      // A repeat whose job has a failed trial is reported and left out; the other repeats still count.
+      try {
+        loadBefore.push(loadAverage());
+        const jobOne = await stack.uploadJob(`one-${String(repeat)}`);
+        const single = await timeTrials(stack, jobOne, ['Org1/executor1'], 30 * 60_000);
+        loadBefore.push(loadAverage());
+        const jobTwo = await stack.uploadJob(`two-${String(repeat)}`);
+        const pair = await timeTrials(stack, jobTwo, ['Org1/executor1', 'Org2/executor1'], 30 * 60_000);
+        const rateOne = (single.trials / single.seconds) * 60;
+        const rateTwo = (pair.trials / pair.seconds) * 60;
+        one.push(rateOne);
+        two.push(rateTwo);
+        speedup.push(rateTwo / rateOne);
+      } catch (error) {
+        missing.push(
+          `trial throughput, repeat ${String(repeat + 1)}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
     }
   } finally {
     await stack.close();

@@ -24,6 +24,9 @@ export async function runBenchmark(benchmark: Benchmark, options: BenchOptions):
   const t0 = performance.now();
   const report = await benchmark.run(options);
   report.startedAt = startedAt;
+  // --note says what else ran at the same time, or why this run differs from the defaults.
+  const note = options.extra['note'];
+  if (note !== undefined) report.setup.push(`Note: ${note}`);
   report.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   await saveReport(options.workDir, report);
   return report;
