@@ -91,6 +91,20 @@ export class StorageRepository implements OnModuleInit {
     return this.readJson(jobId, name);
   }
 
+  /** Size of a plain object of the job's folder, or undefined when there is none. */
+  async objectSize(jobId: string, name: string): Promise<number | undefined> {
+    return (await this.backend.headObject(JOBS_BUCKET, `${jobPrefix(jobId)}/${name}`))?.size;
+  }
+
+  async canReadObject(principal: Principal, jobId: string, name: string): Promise<boolean> {
+    return this.backend.canRead(principal, JOBS_BUCKET, `${jobPrefix(jobId)}/${name}`);
+  }
+
+  /** Streams a plain (unsharded) object of the job's folder. */
+  openPlain(jobId: string, name: string, range?: ByteRange): Promise<Readable> {
+    return this.backend.getObject(JOBS_BUCKET, `${jobPrefix(jobId)}/${name}`, range);
+  }
+
   /** Whether `principal` may read every part of the object. */
   async canRead(principal: Principal, object: ManifestObject): Promise<boolean> {
     for (const part of object.parts) {

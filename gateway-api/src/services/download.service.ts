@@ -10,7 +10,8 @@ import { parseRange } from './byte-range';
 import { JobService } from './job.service';
 
 export interface Download {
-  object: ManifestObject;
+  /** The manifest entry, when the model was published with a manifest. */
+  object?: ManifestObject;
   status: 200 | 206;
   headers: Record<string, string>;
   body: Readable;
@@ -45,12 +46,8 @@ export class DownloadService {
       );
     }
     const raw = await this.storage.readJson(job.jobId, 'models/metadata.json');
-    if (raw === undefined) {
-      throw new NotFoundApiError(
-        `The model of job ${jobId} is not in storage yet.`,
-        'The validators copy the winning model after finalizing; try again in a minute.',
-      );
-    }
+    if (raw === undefined)
+      return this.publishedCopy(user, job.jobId, job.selected.trialId, rangeHeader, name);
     const manifest = dataManifestSchema.parse(raw);
     const models = manifest.objects.filter((object) => object.role === 'model');
     const object = name === undefined ? models[0] : models.find((candidate) => candidate.name === name);
@@ -92,6 +89,72 @@ export class DownloadService {
     headers['Content-Range'] = `bytes ${String(range.start)}-${String(range.end)}/${String(object.size)}`;
     return { object, status: 206, headers, body: this.storage.openVerified(object, range) };
   }
+
+  /**
+   * Without a `models/metadata.json` manifest, the winner's files as the validators publish them:
+   * `models/<trialId>/{model.json,weights.bin,encoding.json}`, each a plain object with its own read
+   * policy, copied only after the validator checked them against the model hash the ledger selected.
+   */
+  private async publishedCopy(
+    user: SessionUser,
+    jobId: string,
+    trialId: string,
+    rangeHeader: string | undefined,
+    name: string | undefined,
+  ): Promise<Download> {
+    const file = name ?? 'model.json';
+    if (!(PUBLISHED_FILES as readonly string[]).includes(file)) {
+      throw new NotFoundApiError(
+        `Job ${jobId} has no model file named ${file}.`,
+        `Available: ${PUBLISHED_FILES.join(', ')}.`,
+      );
+    }
+    const key = `models/${trialFolder(trialId)}/${file}`;
+    const size = await this.storage.objectSize(jobId, key);
+    if (size === undefined) {
+      throw new NotFoundApiError(
+        `The model of job ${jobId} is not in storage yet.`,
+        'The validators copy the winning model after finalizing; try again in a minute.',
+      );
+    }
+    const principal = { mspId: user.mspId, id: user.identityId, role: user.role };
+    if (!(await this.storage.canReadObject(principal, jobId, key))) {
+      throw new ForbiddenError(
+        `You may not read the model of job ${jobId}.`,
+        "Only the job's owner (and their org) may download it; ask the owner for a copy.",
+      );
+    }
+    const range = parseRange(rangeHeader, size);
+    if (range === 'unsatisfiable') {
+      throw new ApiError(
+        416,
+        'INVALID_ARGUMENT',
+        `The requested range is outside the ${String(size)}-byte file.`,
+        {
+          hint: `Ask for bytes 0-${String(size - 1)} or leave the Range header out.`,
+        },
+      );
+    }
+    const headers: Record<string, string> = {
+      'Content-Type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      'Accept-Ranges': 'bytes',
+      'Content-Disposition': contentDisposition(file),
+    };
+    if (range === undefined) {
+      headers['Content-Length'] = String(size);
+      return { status: 200, headers, body: await this.storage.openPlain(jobId, key) };
+    }
+    headers['Content-Length'] = String(range.end - range.start + 1);
+    headers['Content-Range'] = `bytes ${String(range.start)}-${String(range.end)}/${String(size)}`;
+    return { status: 206, headers, body: await this.storage.openPlain(jobId, key, range) };
+  }
+}
+
+const PUBLISHED_FILES = ['model.json', 'weights.bin', 'encoding.json'] as const;
+
+/** The folder name validators give a trial under `models/` (anything outside [A-Za-z0-9._-] becomes _). */
+function trialFolder(trialId: string): string {
+  return trialId.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** An attachment header whose quoted name cannot break out of its quotes (RFC 6266, with a UTF-8 form). */
