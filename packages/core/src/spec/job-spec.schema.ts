@@ -204,7 +204,7 @@ export const jobSpecSchema = z
     name,
     description: z.string().max(4_000).optional(),
     task: z.enum(['classification', 'regression']),
-    model: z.union([templateModel, topologyModel]),
+    model: z.discriminatedUnion('kind', [templateModel, topologyModel]),
     data,
     search: search.default(search.parse({})),
     objective,

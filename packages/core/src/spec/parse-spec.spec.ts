@@ -115,13 +115,27 @@ describe('parseJobSpec', () => {
     expect(issues[1]?.message).toContain('unknown or disallowed');
   });
 
+  it('names the field inside a model or learning-rate alternative, not just the union', () => {
+    const mlp = (options: unknown) => ({ ...base, model: { kind: 'template', template: 'mlp', options } });
+    expect(issuesOf(mlp({ hiddenUnits: [1.5] }))[0]?.path).toBe('model.options.hiddenUnits[0]');
+    expect(issuesOf(mlp({ dropout: Number.POSITIVE_INFINITY }))[0]?.path).toBe('model.options.dropout');
+    expect(issuesOf({ ...base, model: { kind: 'template', template: 'rnn' } })[0]?.path).toBe(
+      'model.template',
+    );
+    expect(issuesOf({ ...base, model: { kind: 'topology', topology: 'x' } })[0]?.path).toBe('model.topology');
+    expect(issuesOf({ ...base, search: { learningRate: [Number.NaN] } })[0]?.path).toBe(
+      'search.learningRate[0]',
+    );
+    expect(issuesOf({ ...base, search: { learningRate: 'fast' } })[0]).toEqual({
+      path: 'search.learningRate',
+      message: 'expected a list or an object',
+    });
+  });
+
   it('refuses names with control characters and unbounded values', () => {
     expect(issuesOf({ ...base, name: 'a\u0000b' })[0]?.path).toBe('name');
     expect(issuesOf({ ...base, search: { ...base.search, epochs: [1e9] } })[0]?.path).toBe(
       'search.epochs[0]',
-    );
-    expect(issuesOf({ ...base, search: { ...base.search, learningRate: [Number.NaN] } })[0]?.path).toBe(
-      'search.learningRate',
     );
   });
 });
