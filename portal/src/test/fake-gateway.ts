@@ -108,20 +108,47 @@ export const jobDetail = {
   ],
 };
 
+const verdict = (mspId: string, score: number) => ({ mspId, verified: true, score });
+
+/** The validators' report.json as GET /api/jobs/:id/report serves it (trimmed to what the portal reads). */
 export const report = {
+  version: 1,
   jobId: 'job-1',
-  selectedTrialId: 't1',
-  rule: 'best-mean-objective',
-  objective: { metric: 'accuracy', direction: 'maximize' },
-  reasons: ['t1 has the best mean holdout accuracy (0.95) agreed by 2 validator orgs.'],
-  ranking: [
-    { trialId: 't1', objective: 0.95, verified: true, agreeingOrgs: ['Org1MSP', 'Org2MSP'] },
+  name: 'iris',
+  status: 'COMPLETED',
+  objective: { metric: 'accuracy', direction: 'maximize', minImprovement: 0 },
+  rule: {
+    description: 't1 has the best mean holdout accuracy agreed by a quorum of validator orgs.',
+    quorum: 2,
+    tolerance: 0.01,
+    validatorOrgs: ['Org1MSP', 'Org2MSP'],
+    minImprovement: 0,
+    tieBreak: 'earliest commitment',
+  },
+  finalization: { finalizedAt: '2026-11-22T12:00:00Z', txId: hex('f'), disagreements: 0 },
+  winner: { trialId: 't1', node: aliceId, modelHash: hex('a'), score: 0.95, txId: hex('f') },
+  candidates: [
+    {
+      trialId: 't1',
+      org: 'Org1MSP',
+      backend: 'wasm',
+      verdict: 'valid',
+      agreedScore: 0.95,
+      agreeingOrgs: ['Org1MSP', 'Org2MSP'],
+      rejectionReasons: [],
+      validators: [verdict('Org1MSP', 0.95), verdict('Org2MSP', 0.95)],
+      selected: true,
+    },
     {
       trialId: 't2',
-      objective: 0.9,
-      verified: true,
+      org: 'Org2MSP',
+      backend: 'wasm',
+      verdict: 'valid',
+      agreedScore: 0.9,
       agreeingOrgs: ['Org1MSP'],
-      note: '0.05 below the winner',
+      rejectionReasons: ['0.05 below the winner'],
+      validators: [verdict('Org1MSP', 0.9)],
+      selected: false,
     },
   ],
 };

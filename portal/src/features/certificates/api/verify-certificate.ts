@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import type { Accepts, ApiSchema, Assert } from '../../../lib/api-types';
 import { certificateSchema } from './certificate-schemas';
 
 /** What the ledger says about a token id: whether it holds it and, if so, the certificate as recorded. */
@@ -14,6 +15,9 @@ export const verificationSchema = z.object({
   checkedAt: z.string().optional(),
 });
 export type Verification = z.infer<typeof verificationSchema>;
+export type VerificationMatchesApi = Assert<
+  Accepts<typeof verificationSchema, ApiSchema<'CertificateVerificationDto'>>
+>;
 
 export function useVerifyCertificate(tokenId: string) {
   return useQuery({

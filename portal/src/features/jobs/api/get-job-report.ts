@@ -2,26 +2,54 @@ import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import type { Accepts, ApiSchema, Assert } from '../../../lib/api-types';
 
-/** "Why this model": how the selection rule applied to the validators' scores. */
+const actor = z.object({ mspId: z.string(), id: z.string() });
+
+/** "Why this model", as the validators write it at the job's report.json (GET /api/jobs/:id/report). */
 export const jobReportSchema = z.object({
   jobId: z.string(),
-  selectedTrialId: z.string(),
-  rule: z.string(),
+  name: z.string(),
+  status: z.string(),
   objective: z.object({ metric: z.string(), direction: z.enum(['maximize', 'minimize']) }),
-  /** Sentences explaining the choice, in order. */
-  reasons: z.array(z.string()),
-  ranking: z.array(
+  rule: z.object({
+    description: z.string(),
+    quorum: z.number(),
+    tolerance: z.number(),
+    validatorOrgs: z.array(z.string()),
+    minImprovement: z.number(),
+    tieBreak: z.string(),
+  }),
+  finalization: z
+    .object({ finalizedAt: z.string(), txId: z.string().optional(), disagreements: z.number() })
+    .optional(),
+  winner: z
+    .object({
+      trialId: z.string(),
+      node: actor,
+      modelHash: z.string(),
+      score: z.number(),
+      txId: z.string().optional(),
+    })
+    .optional(),
+  candidates: z.array(
     z.object({
       trialId: z.string(),
-      objective: z.number().nullable(),
-      verified: z.boolean(),
+      org: z.string(),
+      backend: z.string(),
+      verdict: z.string().optional(),
+      agreedScore: z.number().optional(),
       agreeingOrgs: z.array(z.string()),
-      note: z.string().optional(),
+      rejectionReasons: z.array(z.string()),
+      validators: z.array(
+        z.object({ mspId: z.string(), verified: z.boolean(), score: z.number().optional() }),
+      ),
+      selected: z.boolean(),
     }),
   ),
 });
 export type JobReport = z.infer<typeof jobReportSchema>;
+export type JobReportMatchesApi = Assert<Accepts<typeof jobReportSchema, ApiSchema<'SelectionReportDto'>>>;
 
 export function useJobReport(jobId: string, enabled: boolean) {
   return useQuery({
@@ -29,5 +57,8 @@ export function useJobReport(jobId: string, enabled: boolean) {
     queryFn: ({ signal }) =>
       apiRequest(`/api/jobs/${encodeURIComponent(jobId)}/report`, { schema: jobReportSchema, signal }),
     enabled,
+    // The validators write the report a moment after the ledger finalizes: ask again until it is there.
+    retry: (failures) => failures < 10,
+    retryDelay: 3_000,
   });
 }

@@ -1,9 +1,12 @@
-import { JOB_STATUSES, METRICS, TRIAL_STATUSES } from '@decenter/core';
+import { JOB_STATUSES, TRIAL_STATUSES } from '@decenter/core';
 import { z } from 'zod';
 
+import type { Accepts, ApiSchema, Assert } from '../../../lib/api-types';
+
 /**
- * Response schemas of the jobs endpoints, mirroring @decenter/core's Job / Trial / Candidate / Score.
- * When the client is generated from /api/docs-json these become thin checks over the generated types.
+ * Response schemas of the jobs endpoints, mirroring @decenter/core's Job / Trial / Candidate / Score. The
+ * `...MatchesApi` types below make `tsc` check them against the types generated from the gateway's
+ * OpenAPI document (src/api/generated), so the two cannot drift apart.
  */
 
 export const actorSchema = z.object({ mspId: z.string(), id: z.string() });
@@ -73,7 +76,8 @@ export const jobDetailSchema = jobSummarySchema.extend({
   manifestHash: z.string(),
   merkleRoot: z.string(),
   objective: z.object({
-    metric: z.enum(METRICS),
+    // A metric name: the gateway documents it as a string, and a newer metric must still display.
+    metric: z.string(),
     direction: z.enum(['maximize', 'minimize']),
     minImprovement: z.number().optional(),
   }),
@@ -100,3 +104,6 @@ export const jobDetailSchema = jobSummarySchema.extend({
   history: z.array(historyEntrySchema).default([]),
 });
 export type JobDetail = z.infer<typeof jobDetailSchema>;
+
+export type JobSummaryMatchesApi = Assert<Accepts<typeof jobSummarySchema, ApiSchema<'JobSummaryDto'>>>;
+export type JobDetailMatchesApi = Assert<Accepts<typeof jobDetailSchema, ApiSchema<'JobDetailDto'>>>;

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { rankCandidates } from './leaderboard';
 import { JobPage } from './job-page';
+import { report } from '../../../test/fake-gateway';
 
 /** Stands in for the browser's EventSource so the test can push server-sent events. */
 class FakeEventSource {
@@ -94,14 +95,7 @@ function renderJob(jobBody: unknown, user: { username: string; mspId: string }) 
           : path === '/api/jobs/job-1'
             ? jobBody
             : path === '/api/jobs/job-1/report'
-              ? {
-                  jobId: 'job-1',
-                  selectedTrialId: 't2',
-                  rule: 'best-mean-objective',
-                  objective: { metric: 'accuracy', direction: 'maximize' },
-                  reasons: ['t2 has the highest mean holdout accuracy agreed by Org1MSP and Org2MSP.'],
-                  ranking: [],
-                }
+              ? { ...report, winner: { ...report.winner, trialId: 't2' } }
               : undefined;
       return Promise.resolve(
         new Response(JSON.stringify(body ?? {}), { status: body === undefined ? 404 : 200 }),
@@ -193,7 +187,10 @@ describe('JobPage', () => {
       'href',
       '/api/jobs/job-1/model',
     );
-    expect(await screen.findByText(/t2 has the highest mean holdout accuracy/)).toBeInTheDocument();
+    const report = await screen.findByRole('region', { name: 'Why this model' });
+    expect(await within(report).findByText(/with accuracy 0\.9500 on the sealed holdout/)).toHaveTextContent(
+      'Selected trial t2',
+    );
     // The stream is closed for a finished job, and the page says why there are no curves.
     expect(FakeEventSource.instances).toHaveLength(0);
     expect(screen.getByText(/this job is no longer training/)).toBeInTheDocument();

@@ -15,38 +15,59 @@ export function WhyReport({ jobId, available }: { jobId: string; available: bool
   if (report.isPending) return <Loading label="Loading the report…" />;
   if (report.isError) return <ErrorMessage error={report.error} title="The report could not be loaded" />;
   const data = report.data;
+  const metric = data.objective.metric;
   return (
     <>
-      <p>
-        Selected trial <strong>{data.selectedTrialId}</strong> by rule <code>{data.rule}</code> on{' '}
-        {data.objective.metric} ({data.objective.direction}).
-      </p>
+      {data.winner !== undefined && (
+        <p>
+          Selected trial <strong>{data.winner.trialId}</strong> with {metric} {data.winner.score.toFixed(4)}{' '}
+          on the sealed holdout ({data.objective.direction}).
+        </p>
+      )}
       <ul>
-        {data.reasons.map((reason) => (
-          <li key={reason}>{reason}</li>
-        ))}
+        <li>{data.rule.description}</li>
+        <li>
+          Validator orgs: {data.rule.validatorOrgs.join(', ') || '—'}; quorum {data.rule.quorum}; scores agree
+          within {data.rule.tolerance}.
+        </li>
+        <li>Ties: {data.rule.tieBreak}.</li>
+        {data.finalization !== undefined && (
+          <li>
+            Finalized {new Date(data.finalization.finalizedAt).toLocaleString()}
+            {data.finalization.txId === undefined
+              ? ''
+              : ` in transaction ${data.finalization.txId.slice(0, 16)}…`}
+            {data.finalization.disagreements > 0
+              ? `; ${String(data.finalization.disagreements)} disagreement(s) between validators`
+              : ''}
+            .
+          </li>
+        )}
       </ul>
-      {data.ranking.length > 0 && (
+      {data.candidates.length > 0 && (
         <div className="table-wrap">
           <table>
             <caption>How each candidate compared</caption>
             <thead>
               <tr>
                 <th scope="col">Trial</th>
-                <th scope="col">{data.objective.metric}</th>
-                <th scope="col">Verified</th>
+                <th scope="col">Agreed {metric}</th>
+                <th scope="col">Verdict</th>
                 <th scope="col">Agreeing orgs</th>
                 <th scope="col">Note</th>
               </tr>
             </thead>
             <tbody>
-              {data.ranking.map((row) => (
+              {data.candidates.map((row) => (
                 <tr key={row.trialId}>
-                  <td>{row.trialId}</td>
-                  <td>{row.objective === null ? '—' : row.objective.toFixed(4)}</td>
-                  <td>{row.verified ? 'yes' : 'no'}</td>
+                  <td>
+                    {row.trialId}
+                    {row.selected ? ' (selected)' : ''}
+                  </td>
+                  <td>{row.agreedScore === undefined ? '—' : row.agreedScore.toFixed(4)}</td>
+                  <td>{row.verdict ?? 'pending'}</td>
                   <td>{row.agreeingOrgs.join(', ') || '—'}</td>
-                  <td>{row.note ?? ''}</td>
+                  <td>{row.rejectionReasons.join('; ')}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
 import { apiRequest } from '../../../lib/api-client';
+import type { Accepts, ApiSchema, Assert } from '../../../lib/api-types';
 import { listResponse } from '../../../lib/list-schema';
 
 export const blockSchema = z.object({
@@ -25,6 +26,9 @@ export const transactionSchema = z.object({
   timestamp: z.string(),
 });
 export type Transaction = z.infer<typeof transactionSchema>;
+
+export type BlockMatchesApi = Assert<Accepts<typeof blockSchema, ApiSchema<'BlockDto'>>>;
+export type TransactionMatchesApi = Assert<Accepts<typeof transactionSchema, ApiSchema<'TransactionDto'>>>;
 
 export const blocksResponseSchema = listResponse(blockSchema, 'blocks');
 export const transactionsResponseSchema = listResponse(transactionSchema, 'transactions');
