@@ -151,6 +151,11 @@ async function renderSaved(options: RunnerOptions): Promise<void> {
       outcomes.push({ name, loadBefore: [], failure: 'No saved report: run the benchmark first.' });
       continue;
     }
+    // --<name>.missing "text" adds a figure the benchmark's own run could not give, with the reason.
+    const extra = options.perBenchmark.get(name) ?? [];
+    for (let i = 0; i + 1 < extra.length; i += 2) {
+      if (extra[i] === '--missing') report.missing.push(extra[i + 1] ?? '');
+    }
     if (first === undefined || report.startedAt < first) first = report.startedAt;
     seconds += report.seconds;
     outcomes.push({ name, loadBefore: report.loadBefore[0] ?? [], report });
