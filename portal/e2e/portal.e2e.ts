@@ -205,6 +205,9 @@ describe('portal end to end on the devnet', () => {
   it("opens a certificate's verification page", async () => {
     await page.goto(`${stack.portalUrl}/certificates`);
     await page.getByRole('link', { name: 'Verification page' }).first().waitFor({ timeout: 20_000 });
+    // Only the signed-in user's own: the job owner's certificate, not the trainers' or validators'.
+    expect(await page.getByRole('heading', { name: 'Job owner' }).count()).toBe(1);
+    expect(await page.getByRole('link', { name: 'Verification page' }).count()).toBe(1);
     await expectAccessible(page, '10-certificates');
     await page.getByRole('link', { name: 'Verification page' }).first().click();
     await page.waitForURL(/\/verify\//);

@@ -4,7 +4,7 @@ import { createMemoryRouter, RouterProvider } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { seriousViolations } from '../test/axe';
-import { jobSummary, populatedGateway, stubGatewayFetch } from '../test/fake-gateway';
+import { alice, jobSummary, populatedGateway, stubGatewayFetch } from '../test/fake-gateway';
 import { routes } from './router';
 
 function renderAt(path: string) {
@@ -95,10 +95,20 @@ describe('pages', () => {
     expect(await seriousViolations()).toEqual([]);
   });
 
-  it('certificates show a badge per card', async () => {
-    stubGatewayFetch(populatedGateway());
+  it('certificates show a badge per card, of the signed-in holder only', async () => {
+    const fetchMock = stubGatewayFetch(populatedGateway());
     renderAt('/certificates');
     expect(await screen.findByRole('img', { name: 'Job owner certificate badge' })).toBeInTheDocument();
+    const asked = fetchMock.mock.calls
+      .map(
+        ([input]) =>
+          new URL(
+            typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+            'http://portal.test',
+          ),
+      )
+      .filter((url) => url.pathname === '/api/certificates');
+    expect(asked.map((url) => url.searchParams.get('holderId'))).toEqual([alice.identityId]);
     expect(screen.getByRole('link', { name: 'Verification page' })).toHaveAttribute(
       'href',
       '/verify/cert-0001',

@@ -6,11 +6,13 @@ import { Loading } from '../../../components/ui/loading';
 import { PageHeader } from '../../../components/ui/page-header';
 import { StatusBadge } from '../../../components/ui/status-badge';
 import { formatDateTime, identityName, shorten } from '../../../lib/format';
+import { useUser } from '../../../lib/auth';
 import { useCertificates } from '../api/get-certificates';
 import { CertificateBadge, roleLabel } from './certificate-badge';
 
 export function CertificatesPage() {
-  const certificates = useCertificates();
+  const user = useUser();
+  const certificates = useCertificates(user.data?.identityId, user.isSuccess);
   return (
     <>
       <PageHeader title="Certificates">

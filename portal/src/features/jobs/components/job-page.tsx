@@ -88,7 +88,9 @@ export function JobPage() {
             {data.candidates.length} committed of {data.trialCount}
           </dd>
           <dt>Validator quorum</dt>
-          <dd>{data.quorum} orgs</dd>
+          <dd>
+            {data.quorum} {data.quorum === 1 ? 'org' : 'orgs'}
+          </dd>
           <dt>Training deadline</dt>
           <dd>{formatDateTime(data.trainingDeadline)}</dd>
           <dt>Validation deadline</dt>
