@@ -180,13 +180,14 @@ describe('gateway against the devnet and the real chaincode', () => {
     ).json()) as {
       trials: { trialId: string; status: string }[];
       candidates: unknown[];
-      history: { event: string; txId: string }[];
+      history: { event: string; txId: string; blockNumber?: number }[];
     };
     expect(detail.trials.length).toBeGreaterThan(0);
     expect(detail.trials[0]?.status).toBeDefined();
     expect(detail.candidates).toEqual([]);
     const created = detail.history.find((entry) => entry.event === 'JobCreated');
     expect(created?.txId).toMatch(/^[0-9a-f]{64}$/);
+    expect(created?.blockNumber).toBeGreaterThan(0);
 
     const blocks = (await (
       await fetch(`${org1.url}/api/ledger/blocks?limit=3`, { headers: authed(user1) })

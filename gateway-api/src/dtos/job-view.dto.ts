@@ -122,6 +122,7 @@ export class HistoryEntryDto {
   @ApiProperty({ example: 'JobCreated' }) event!: string;
   @ApiPropertyOptional({ enum: JOB_STATUS }) status?: string;
   @ApiProperty() txId!: string;
+  @ApiPropertyOptional({ description: 'The block that holds the transaction' }) blockNumber?: number;
   @ApiProperty({ format: 'date-time' }) timestamp!: string;
   @ApiProperty({ type: RoleActorDto }) actor!: RoleActorDto;
 }

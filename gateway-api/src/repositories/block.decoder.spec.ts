@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { common, msp, peer } from '@hyperledger/fabric-protos';
 import { Timestamp } from 'google-protobuf/google/protobuf/timestamp_pb';
 
-import { blockHeaderHash, decodeBlock } from './block.decoder';
+import { blockHeaderHash, blockNumberOf, decodeBlock } from './block.decoder';
 
 function envelope(txId: string, fn: string, mspId: string, seconds: number): Uint8Array {
   const input = new peer.ChaincodeInput();
@@ -91,6 +91,10 @@ describe('decodeBlock', () => {
       ['a', 'CreateJob', 'decenter/JobContract', 'Org1MSP', 'VALID'],
       ['b', 'ClaimTrial', 'decenter/JobContract', 'Org2MSP', 'MVCC_READ_CONFLICT'],
     ]);
+  });
+
+  it('reads the number alone without the transactions', () => {
+    expect(blockNumberOf(block(42, Buffer.alloc(32), [], []))).toBe(42);
   });
 
   it('lists an envelope it cannot decode as UNKNOWN so the count still matches', () => {

@@ -64,6 +64,13 @@ export function decodeBlock(bytes: Uint8Array): DecodedBlock {
   };
 }
 
+/** Only the number of a serialized block, without decoding its transactions. */
+export function blockNumberOf(bytes: Uint8Array): number {
+  const header = common.Block.deserializeBinary(bytes).getHeader();
+  if (header === undefined) throw new RangeError('The block has no header.');
+  return header.getNumber();
+}
+
 function decodeEnvelope(
   bytes: Uint8Array,
   blockNumber: number,

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { ForbiddenError, NotFoundApiError } from '../errors/gateway.errors';
 import { parseBody } from '../dtos/parse-body';
 import { jobIdSchema } from '../dtos/job.dto';
+import type { FabricIdentity } from '../repositories/accounts.repository';
+import { blockNumberOf } from '../repositories/block.decoder';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import type { SessionUser } from '../repositories/session.repository';
 import { StorageRepository } from '../repositories/storage.repository';
@@ -21,6 +23,8 @@ export interface HistoryView {
   event: string;
   status?: string;
   txId: string;
+  /** The block that holds the transaction, for the timeline's links. */
+  blockNumber?: number;
   timestamp: string;
   actor: { mspId: string; id: string; role: string };
 }
@@ -81,8 +85,20 @@ export class JobViewService {
       trials,
       candidates,
       scores,
-      history: history.map(historyView),
+      history: await Promise.all(history.map(async (entry) => this.withBlock(identity, historyView(entry)))),
     };
+  }
+
+  /** Adds the block number from qscc; a transaction the peer cannot place is listed without one. */
+  private async withBlock(identity: FabricIdentity, entry: HistoryView): Promise<HistoryView> {
+    try {
+      return {
+        ...entry,
+        blockNumber: blockNumberOf(await this.ledger.blockBytesOfTransaction(identity, entry.txId)),
+      };
+    } catch {
+      return entry;
+    }
   }
 
   /**

@@ -659,6 +659,8 @@ export interface components {
       /** @enum {string} */
       status?: 'OPEN' | 'TRAINING' | 'VALIDATING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
       txId: string;
+      /** @description The block that holds the transaction */
+      blockNumber?: number;
       /** Format: date-time */
       timestamp: string;
       actor: components['schemas']['RoleActorDto'];
