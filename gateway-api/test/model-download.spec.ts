@@ -224,8 +224,13 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
         'JobFinalized',
       ]),
     );
-    const nodes = (await get('/nodes?role=validator')) as { node: { mspId: string } }[];
+    const nodes = (await get('/nodes?role=validator')) as {
+      node: { mspId: string };
+      activity: { state: string };
+    }[];
     expect(nodes.map((n) => n.node.mspId).sort()).toEqual(['Org2MSP', 'Org3MSP']);
+    // The job is COMPLETED: no validator has anything left to do.
+    expect(nodes.map((n) => n.activity.state)).toEqual(['idle', 'idle']);
     const certificates = (await get(`/certificates?jobId=${jobId}`)) as { tokenId: string }[];
     expect(certificates.length).toBeGreaterThan(0);
     const verified = (await get(`/certificates/${certificates[0]?.tokenId ?? ''}/verify`)) as {

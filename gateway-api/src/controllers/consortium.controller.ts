@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { CertificateDto, CertificateVerificationDto } from '../dtos/certificate.dto';
+import { NodeDto } from '../dtos/node.dto';
 import { CurrentUser } from '../middleware/auth.guard';
 import type { SessionUser } from '../repositories/session.repository';
 import { ConsortiumService } from '../services/consortium.service';
@@ -38,6 +39,7 @@ export class ConsortiumController {
 
   @Get('nodes')
   @ApiOperation({ summary: 'Registered execution and validator nodes (filter by role, mspId)' })
+  @ApiOkResponse({ type: [NodeDto] })
   nodes(@CurrentUser() user: SessionUser, @Query() query: Record<string, unknown>) {
     return this.consortium.nodes(user, query);
   }

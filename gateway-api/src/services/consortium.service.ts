@@ -44,11 +44,43 @@ export class ConsortiumService {
     }
   }
 
+  /**
+   * The node registry, each node with what it is doing now as the ledger shows it: an executor holding a
+   * claimed trial of a TRAINING job is training it; a validator of an org a VALIDATING job names is
+   * validating it; any other node is idle.
+   */
   async nodes(user: SessionUser, query: unknown) {
     const filter = parseBody(nodesQuerySchema, query, 'node query');
-    return this.ledger.listNodes(this.auth.identityOf(user), {
+    const identity = this.auth.identityOf(user);
+    const nodes = await this.ledger.listNodes(identity, {
       ...(filter.role === undefined ? {} : { role: filter.role }),
       ...(filter.mspId === undefined ? {} : { mspId: filter.mspId }),
+    });
+    const [training, validating] = await Promise.all([
+      this.ledger.listJobs(identity, { status: 'TRAINING', pageSize: 100 }),
+      this.ledger.listJobs(identity, { status: 'VALIDATING', pageSize: 100 }),
+    ]);
+    const claims = new Map<string, { jobId: string; trialId: string }>();
+    for (const job of training.jobs) {
+      for (const trial of await this.ledger.listTrials(identity, job.jobId)) {
+        if (trial.status === 'CLAIMED' && trial.claimedBy !== undefined) {
+          claims.set(actorKey(trial.claimedBy), { jobId: job.jobId, trialId: trial.trialId });
+        }
+      }
+    }
+    return nodes.map((node) => {
+      if (node.role === 'executor') {
+        const claim = claims.get(actorKey(node.node));
+        return {
+          ...node,
+          activity: claim === undefined ? { state: 'idle' } : { state: 'training', ...claim },
+        };
+      }
+      const job = validating.jobs.find((candidate) => candidate.validatorOrgs.includes(node.node.mspId));
+      return {
+        ...node,
+        activity: job === undefined ? { state: 'idle' } : { state: 'validating', jobId: job.jobId },
+      };
     });
   }
 
@@ -80,4 +112,8 @@ export class ConsortiumService {
     const info = await this.ledger.chainInfo(this.auth.identityOf(user));
     return { ...info, height: info.height.toString() };
   }
+}
+
+function actorKey(actor: { mspId: string; id: string }): string {
+  return `${actor.mspId}\n${actor.id}`;
 }

@@ -470,6 +470,31 @@ export interface components {
       /** @description The X.509 identity id the chaincode sees */
       id: string;
     };
+    NodeActivityDto: {
+      /** @enum {string} */
+      state: 'idle' | 'training' | 'validating';
+      jobId?: string;
+      /** @description The trial an executor holds */
+      trialId?: string;
+    };
+    NodeDto: {
+      node: components['schemas']['ActorDto'];
+      /** @enum {string} */
+      role: 'executor' | 'validator';
+      /** @description cores, memoryMiB, backends... */
+      capabilities: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      registeredAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      completed: number;
+      failed: number;
+      rejected: number;
+      /** @description What the ledger shows it doing now */
+      activity: components['schemas']['NodeActivityDto'];
+    };
     CertificateDto: {
       tokenId: string;
       jobId: string;
@@ -1054,7 +1079,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['NodeDto'][];
+        };
       };
     };
   };
