@@ -32,6 +32,8 @@ interface RunnerOptions {
   quick: boolean;
   /** Write RESULTS.md from the reports already in bench/.work/reports (e.g. after re-running one benchmark alone). */
   renderOnly?: boolean;
+  /** A paragraph for the top of RESULTS.md: how the saved reports were made. */
+  header?: string;
   only: string[];
   out?: string;
   shared: string[];
@@ -62,6 +64,8 @@ function parseRunnerOptions(argv: string[]): RunnerOptions {
         throw new BenchUsageError(
           `unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.join(', ')}`,
         );
+    } else if (name === 'header') {
+      options.header = value;
     } else if (name === 'out') {
       options.out = value;
     } else if (name.includes('.')) {
@@ -139,6 +143,16 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwrote ${out}\n`);
 }
 
+/** The command line without the (long) texts of --<name>.missing. */
+function commandWithoutNotes(argv: string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i]?.endsWith('.missing') === true || argv[i] === '--header') i++;
+    else kept.push(argv[i] ?? '');
+  }
+  return `${kept.join(' ')}${kept.length < argv.length ? ' --header ... --<name>.missing ...' : ''}`;
+}
+
 /** RESULTS.md from the saved reports of the benchmarks named by --only, each as its last run left it. */
 async function renderSaved(options: RunnerOptions): Promise<void> {
   const root = repoRoot();
@@ -168,7 +182,8 @@ async function renderSaved(options: RunnerOptions): Promise<void> {
       startedAt: first ?? new Date().toISOString(),
       seconds,
       quick: options.quick,
-      command: `node bench/dist/src/run.js ${process.argv.slice(2).join(' ')} (from the benchmarks' saved reports; each ran as its section says)`,
+      command: `node bench/dist/src/run.js ${commandWithoutNotes(process.argv.slice(2))}`,
+      ...(options.header === undefined ? {} : { header: options.header }),
       machine: machineInfo(),
       outcomes,
     }),

@@ -15,6 +15,7 @@ export interface RunSummary {
   seconds: number;
   quick: boolean;
   command: string;
+  header?: string;
   machine: MachineInfo;
   outcomes: BenchOutcome[];
 }
@@ -54,12 +55,13 @@ export function renderResults(run: RunSummary): string {
   const m = run.machine;
   lines.push('# DeCenter benchmark results', '');
   lines.push(
-    `Measured by \`${run.command}\` (bench/src/run.ts) from ${run.startedAt}, ${String(Math.round(run.seconds / 60))} minutes in all${run.quick ? ', in **quick mode** (small workloads, smoke test only)' : ''}. ` +
+    `Written by \`${run.command}\` (bench/src/run.ts) from ${run.startedAt}, ${String(Math.round(run.seconds / 60))} minutes in all${run.quick ? ', in **quick mode** (small workloads, smoke test only)' : ''}. ` +
       'Every figure is the median of its repeats with the min – max range; n is the number of repeats. ' +
       'The cores are shared with other work, so the load average before each benchmark and each repeat is listed with it. ' +
       'Nothing here is estimated: a figure that could not be measured says so and why.',
     '',
   );
+  if (run.header !== undefined) lines.push(run.header, '');
   lines.push('## Machine', '', '| | |', '|---|---|');
   lines.push(
     `| CPU | ${cell(m.cpuModel)} |`,
