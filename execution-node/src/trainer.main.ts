@@ -10,16 +10,17 @@ import { canonicalJson, DecenterError, parseJobSpec, type Metrics } from '@decen
 import { outputSize, type EncodingSpec } from '@decenter/data';
 import {
   createModel,
+  fitTrainingEncoding,
   initBackend,
   latestCheckpoint,
   predict,
   readCheckpointState,
   saveModel,
   scoreMetric,
+  streamingSource,
   train,
 } from '@decenter/ml';
 
-import { fitEncoding, streamingSource } from './dataset.source';
 import type { TrainerMessage, TrialInput } from './trainer.protocol';
 
 function send(message: TrainerMessage): Promise<void> {
@@ -50,7 +51,7 @@ async function run(trialJson: string): Promise<void> {
   try {
     encoding = JSON.parse(await readFile(encodingFile, 'utf8')) as EncodingSpec;
   } catch {
-    encoding = await fitEncoding(files.train, spec.data, spec.task);
+    encoding = await fitTrainingEncoding(files.train, spec.data, spec.task);
     await writeFile(encodingFile, canonicalJson(encoding));
   }
   const model = await createModel(spec.model, {

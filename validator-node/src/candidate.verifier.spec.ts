@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseJobSpec, type Hyperparameters, type JobSpec } from '@decenter/core';
-import { initBackend, WEIGHTS_BIN } from '@decenter/ml';
+import { initBackend, streamingSource, WEIGHTS_BIN } from '@decenter/ml';
 
 import {
   editModelJson,
@@ -17,7 +17,6 @@ import {
   type TrainedCandidate,
 } from '../test/support/candidate.fixture';
 import { verifyCandidate, type VerifyOptions } from './candidate.verifier';
-import { trainingSource } from './replay.source';
 
 jest.setTimeout(60_000);
 
@@ -81,7 +80,7 @@ describe('verifyCandidate', () => {
               epoch,
               checkpointsDir: path.join(candidate.dir, 'checkpoints'),
               backend,
-              data: trainingSource({
+              data: streamingSource({
                 files: [files.train],
                 data: spec.data,
                 encoding: candidate.encoding,

@@ -1,12 +1,11 @@
-import { createReadStream } from 'node:fs';
-
 import type { JobSpec } from '@decenter/core';
-import { fitCsvEncoding, profileCsv, readCsv, type EncodingSpec } from '@decenter/data';
+import type { EncodingSpec } from '@decenter/data';
+import { fitTrainingEncoding as fitAsTrainerDoes } from '@decenter/ml';
 
 /**
- * Fits the input encoding on the job's training data exactly as the execution node's trainer does
- * (profile, then fit, on the train split only), so a candidate's recorded encoding can be checked.
- * Only CSV is refitted: the trainer trains CSV data sets; undefined for other formats.
+ * Fits the input encoding on the job's training data with the very function the execution node's
+ * trainer uses (profile, then fit, on the train split only), so a candidate's recorded encoding can be checked.
+ * Only CSV is refitted; other formats give undefined (their encoding is not checked yet).
  */
 export async function fitTrainingEncoding(
   spec: JobSpec,
@@ -14,14 +13,5 @@ export async function fitTrainingEncoding(
 ): Promise<EncodingSpec | undefined> {
   const [file] = trainFiles;
   if (spec.data.format !== 'csv' || file === undefined || trainFiles.length !== 1) return undefined;
-  const profile = await profileCsv(createReadStream(file), {
-    file: 'train',
-    data: spec.data,
-    task: spec.task,
-  });
-  return fitCsvEncoding(readCsv(createReadStream(file), { file: 'train' }), {
-    profile,
-    data: spec.data,
-    task: spec.task,
-  });
+  return fitAsTrainerDoes([file], spec.data, spec.task);
 }

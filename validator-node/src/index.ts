@@ -2,7 +2,6 @@ export * from './validator.errors';
 export * from './validator.config';
 export * from './node.identity';
 export * from './job.fetcher';
-export * from './replay.source';
 export * from './replay.plan';
 export * from './candidate.verifier';
 export * from './holdout.scorer';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { canonicalJson, type Candidate, type JobSpec } from '@decenter/core';
 import type { EncodingSpec } from '@decenter/data';
 import type { CertificatesClient, JobRecord, JobsClient, ScoreSubmission } from '@decenter/ledger';
-import { loadModel } from '@decenter/ml';
+import { loadModel, streamingSource } from '@decenter/ml';
 import type { Principal, StorageBackend } from '@decenter/storage';
 
 import { checkpointsDirOf, modelDirOf, verifyCandidate, type Verification } from './candidate.verifier';
@@ -13,7 +13,6 @@ import { countContamination, scoreOnHoldout, type Contamination, type HoldoutSco
 import type { FetchedJob, JobFetcher, StorageLocation } from './job.fetcher';
 import { JobPublisher, safeSegment } from './job.publisher';
 import { planReplays } from './replay.plan';
-import { orderedSource, trainingSource } from './replay.source';
 import { finalizeJob, pendingCandidates, quorumMayBeReached, submitOnce } from './score.submitter';
 import { describeError } from './validator.errors';
 
@@ -198,7 +197,7 @@ export class JobProcessor {
             epoch: context.replayEpoch,
             checkpointsDir: checkpointsDirOf(dir),
             backend: this.options.backend,
-            data: trainingSource({
+            data: streamingSource({
               files: context.trainFiles,
               data: spec.data,
               encoding,
@@ -232,7 +231,7 @@ export class JobProcessor {
     try {
       score = await scoreOnHoldout(
         model,
-        orderedSource({ files: context.holdoutFiles, data: spec.data, encoding, batchSize: 256 }),
+        streamingSource({ files: context.holdoutFiles, data: spec.data, encoding, batchSize: 256 }),
         spec.task,
         spec.objective.metric,
       );

@@ -10,9 +10,15 @@ import {
   type JobSpecInput,
 } from '@decenter/core';
 import { fitCsvEncoding, outputSize, profileCsv, readCsv, type EncodingSpec } from '@decenter/data';
-import { createModel, hashArtifacts, saveModel, train, MODEL_JSON, WEIGHTS_BIN } from '@decenter/ml';
-
-import { orderedSource, trainingSource } from '../../src/replay.source';
+import {
+  createModel,
+  hashArtifacts,
+  saveModel,
+  streamingSource,
+  train,
+  MODEL_JSON,
+  WEIGHTS_BIN,
+} from '@decenter/ml';
 
 const IRIS = path.join(__dirname, '..', '..', '..', 'fixtures', 'iris', 'iris.csv');
 
@@ -116,14 +122,14 @@ export async function trainCandidate(options: TrainCandidateOptions): Promise<Tr
   const result = await train({
     model,
     task: spec.task,
-    data: trainingSource({
+    data: streamingSource({
       files: [options.files.train],
       data: spec.data,
       encoding,
       batchSize: options.hyperparameters.batchSize,
       shuffleSeed: options.dataSeed ?? options.seed,
     }),
-    validation: orderedSource({
+    validation: streamingSource({
       files: [options.files.validation],
       data: spec.data,
       encoding,

@@ -8,20 +8,26 @@ import {
   readCsv,
   type EncodingSpec,
 } from '@decenter/data';
-import type { DataSource } from '@decenter/ml';
 import * as tf from '@tensorflow/tfjs';
 import { createReadStream } from 'node:fs';
 
-import { TrialFailedError } from './executor.errors';
+import { TrainingError } from '../ml.errors';
+import type { DataSource } from './data.source';
 
 /** Examples held for shuffling: a data set up to this size is shuffled whole, bigger ones within a window. */
 export const DEFAULT_SHUFFLE_WINDOW = 65_536;
 
 /**
  * Fits the input encoding on the training file only (standardization statistics, categories, classes), as
- * the data package defines it. The encoding is saved with the model so that anyone scores data the same way.
+ * the data package defines it. The encoding is saved with the model so that anyone scores data the same way;
+ * the execution node's trainer and the validators (who refit it to check a candidate's recorded encoding)
+ * both call this one function.
  */
-export async function fitEncoding(files: string[], data: DataSpec, task: Task): Promise<EncodingSpec> {
+export async function fitTrainingEncoding(
+  files: string[],
+  data: DataSpec,
+  task: Task,
+): Promise<EncodingSpec> {
   const [first, second] = files;
   if (data.format === 'csv' && first !== undefined && files.length === 1) {
     const profile = await profileCsv(createReadStream(first), { file: 'train.csv', data, task });
@@ -34,7 +40,7 @@ export async function fitEncoding(files: string[], data: DataSpec, task: Task): 
     });
     return idxEncoding(profile, task);
   }
-  throw new TrialFailedError(
+  throw new TrainingError(
     'INVALID_DATA',
     `cannot read ${data.format} training data from ${files.length} file(s); csv takes one, idx an images and a labels file`,
   );
@@ -53,7 +59,9 @@ export interface StreamingSourceOptions {
 /**
  * A training data source read from disk every epoch in batches, never whole: examples pass through a
  * seeded shuffle window (the whole set when it fits), so each epoch's order depends only on the seed and
- * the epoch number, as replays and resumed runs require.
+ * the epoch number, as replays and resumed runs require. Without a shuffle seed it reads in file order
+ * (validation, holdout scoring). The execution node trains with it and validators replay with it, so a
+ * replayed epoch draws exactly the trainer's batches.
  */
 export function streamingSource(options: StreamingSourceOptions): DataSource {
   const width = options.encoding.inputShape.reduce((a, b) => a * b, 1);

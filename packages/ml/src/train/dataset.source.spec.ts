@@ -1,0 +1,70 @@
+import path from 'node:path';
+
+import { parseJobSpec } from '@decenter/core';
+
+import { initBackend } from '../backend/backend.init';
+import type { DataSource } from './data.source';
+import { fitTrainingEncoding, streamingSource } from './dataset.source';
+
+const IRIS = path.join(__dirname, '..', '..', '..', '..', 'fixtures', 'iris', 'iris.csv');
+const SPEC = parseJobSpec({
+  name: 'iris',
+  task: 'classification',
+  model: { kind: 'template', template: 'mlp' },
+  data: { format: 'csv', label: 'species' },
+  objective: { metric: 'accuracy' },
+  schedule: { trainingDeadline: '2026-12-01T00:00:00Z', validationDeadline: '2026-12-02T00:00:00Z' },
+});
+
+async function drain(source: DataSource, epoch: number): Promise<number[][]> {
+  const out: number[][] = [];
+  for await (const { xs, ys } of source.batches(epoch)) {
+    out.push([...xs.dataSync(), ...ys.dataSync()]);
+    xs.dispose();
+    ys.dispose();
+  }
+  return out;
+}
+
+describe('streamingSource', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it.each([undefined, 7])(
+    'draws the same batches for the same seed and epoch, and others for another epoch (window %s)',
+    async (window) => {
+      const encoding = await fitTrainingEncoding([IRIS], SPEC.data, SPEC.task);
+      const options = {
+        files: [IRIS],
+        data: SPEC.data,
+        encoding,
+        batchSize: 16,
+        shuffleSeed: 11,
+        ...(window === undefined ? {} : { shuffleWindow: window }),
+      };
+      const first = await drain(streamingSource(options), 1);
+      // 150 rows in batches of 16; each row is 4 features + 3 one-hot classes.
+      expect(first.map((batch) => batch.length)).toEqual([...Array<number>(9).fill(16 * 7), 6 * 7]);
+      // A second source (as a validator's replay builds) draws the trainer's very batches.
+      expect(await drain(streamingSource(options), 1)).toEqual(first);
+      expect(await drain(streamingSource(options), 2)).not.toEqual(first);
+    },
+  );
+
+  it('keeps the file order without a shuffle seed', async () => {
+    const encoding = await fitTrainingEncoding([IRIS], SPEC.data, SPEC.task);
+    const source = { files: [IRIS], data: SPEC.data, encoding, batchSize: 16 };
+    const ordered = await drain(streamingSource(source), 1);
+    expect(await drain(streamingSource(source), 2)).toEqual(ordered);
+    const shuffled = await drain(streamingSource({ ...source, shuffleSeed: 11 }), 1);
+    expect(shuffled).not.toEqual(ordered);
+    expect(shuffled.flat().sort()).toEqual(ordered.flat().sort());
+  });
+
+  it('refuses a file count the format cannot take, naming what it needs', async () => {
+    await expect(fitTrainingEncoding([IRIS, IRIS], SPEC.data, SPEC.task)).rejects.toThrow(
+      'csv takes one, idx an images and a labels file',
+    );
+  });
+});
