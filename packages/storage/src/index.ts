@@ -9,3 +9,4 @@ export * from './block-hasher';
 export * from './sharding';
 export * from './object-reader';
 export * from './manifest.builder';
+export * from './backend.factory';
