@@ -131,11 +131,14 @@ async function* idxBatches(
   batchSize: number,
 ): AsyncGenerator<Batch> {
   if (options.files.length !== 2) throw new RangeError('IDX data sets are an images file and a labels file');
-  const headers: IdxHeader[] = [];
+  // Indexed by file, not by arrival: the two headers arrive in whichever order the reads complete.
+  const headers: (IdxHeader | undefined)[] = [undefined, undefined];
   const streams: AsyncGenerator<IdxBatch>[] = [];
-  for (const file of options.files) {
-    const stream = readIdx(await openMaybeGzip(file), { file, batchSize, onHeader: (h) => headers.push(h) });
-    streams.push(stream);
+  for (const [index, file] of options.files.entries()) {
+    const onHeader = (h: IdxHeader): void => {
+      headers[index] = h;
+    };
+    streams.push(readIdx(await openMaybeGzip(file), { file, batchSize, onHeader }));
   }
   const [a, b] = streams as [AsyncGenerator<IdxBatch>, AsyncGenerator<IdxBatch>];
   const scale = options.encoding.pixelScale ?? 1;
