@@ -6,7 +6,16 @@ import { finished } from 'node:stream/promises';
 
 import { Inject, Injectable } from '@nestjs/common';
 import { canonicalJson, checkTopology, type JobSpec, type ObjectRole } from '@decenter/core';
-import { DataError, profileCsv, profileIdx, splitCsv, splitIdx, type SplitName } from '@decenter/data';
+import {
+  DataError,
+  profileCsv,
+  profileIdx,
+  profileImageZip,
+  splitCsv,
+  splitIdx,
+  splitImageZip,
+  type SplitName,
+} from '@decenter/data';
 
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
@@ -69,11 +78,7 @@ export class DatasetRepository {
       case 'idx':
         return this.idx(dir, spec, inputs);
       case 'image-zip':
-        throw new DataError(
-          { file: inputs[0]?.filename ?? '(none)' },
-          'image archives cannot be ingested by this gateway yet: their holdout cannot be sealed separately',
-          { hint: 'Convert the images to IDX (images + labels files) and submit with data.format "idx".' },
-        );
+        return this.imageZip(dir, spec, inputs);
     }
   }
 
@@ -214,7 +219,59 @@ export class DatasetRepository {
       })),
     );
   }
+
+  /**
+   * An image archive (class_name/image.png entries) becomes three archives, data/<split>.zip, so that the
+   * holdout's images can be sealed apart from the training data. Every entry is checked (zip slip, links,
+   * bombs) and decoded once before anything is written.
+   */
+  private async imageZip(
+    dir: string,
+    spec: JobSpec,
+    inputs: readonly DatasetInput[],
+  ): Promise<SplitOutput[]> {
+    const [input, ...extra] = inputs;
+    if (input === undefined || extra.length > 0) {
+      throw new DataError(
+        { file: inputs.map((i) => i.filename).join(', ') || '(none)' },
+        `an image-zip job takes exactly one archive, got ${String(inputs.length)}`,
+        { hint: 'Put every image in one zip archive, one folder per class: class_name/image.png.' },
+      );
+    }
+    const file = input.filename;
+    await profileImageZip(input.path, {
+      file,
+      imageSize: spec.data.imageSize ?? CHECK_IMAGE_SIZE,
+      channels: 1,
+    });
+    const files = Object.fromEntries(
+      SPLITS.map((split) => [split, path.join(dir, `${split}.zip`)]),
+    ) as Record<SplitName, string>;
+    const outputs = openAll(files);
+    let counts;
+    try {
+      counts = await splitImageZip(
+        input.path,
+        { file, ratios: spec.data.split, seed: spec.data.splitSeed },
+        outputs.streams,
+      );
+      await outputs.closed();
+    } catch (error) {
+      outputs.abort();
+      throw error;
+    }
+    return SPLITS.map((split) => ({
+      name: `data/${split}.zip`,
+      role: split,
+      path: files[split],
+      contentType: 'application/zip',
+      records: counts[split],
+    }));
+  }
 }
+
+/** Side length images are decoded at to check them when the spec names none (any size proves they decode). */
+const CHECK_IMAGE_SIZE = 32;
 
 function openAll<K extends string>(
   files: Record<K, string>,
