@@ -14,4 +14,5 @@ export * from './images/image-decoder';
 export * from './images/image-profile';
 export * from './images/image-split';
 export * from './images/zip-writer';
+export * from './images/image-archive';
 export * from './dataset';

@@ -60,6 +60,31 @@ function decodeRgba(
 }
 
 /**
+ * Whether an image is stored without colour (PNG colour types 0 and 4, single-component JPEG), read from
+ * its header without decoding. An archive of such images trains on one channel instead of three.
+ */
+export function isGrayscaleImage(bytes: Buffer): boolean {
+  if (bytes.subarray(0, 8).equals(PNG_SIGNATURE)) {
+    // IHDR is the first chunk: 8 signature + 4 length + 4 type + 4 width + 4 height + 1 depth, then colour type.
+    const colourType = bytes[25];
+    return colourType === 0 || colourType === 4;
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    let at = 2;
+    while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+      const marker = bytes[at + 1] as number;
+      const length = bytes.readUInt16BE(at + 2);
+      // Start-of-frame markers (C0..CF but DHT C4, JPG C8, DAC CC) carry the component count at +9.
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return bytes[at + 9] === 1;
+      }
+      at += 2 + length;
+    }
+  }
+  return false;
+}
+
+/**
  * Decodes a PNG or JPEG image and resizes it (bilinear) to `size` x `size`, returning `size*size*channels`
  * values in [0, 1], row-major, channels last. Alpha is ignored.
  */

@@ -1,6 +1,6 @@
 import { type EncodingSpec, sortNames } from '../encoding';
 import { DataError } from '../errors';
-import { decodeImage } from './image-decoder';
+import { decodeImage, isGrayscaleImage } from './image-decoder';
 import { readZipImages, type ZipLimits } from './zip-reader';
 
 export interface ImageZipProfile {
@@ -8,7 +8,12 @@ export interface ImageZipProfile {
   /** Images per class folder. */
   perClass: Record<string, number>;
   classes: string[];
+  /** Every image is stored without colour (see isGrayscaleImage): one channel is enough. */
+  grayscale: boolean;
 }
+
+/** Side length images are resized to when the spec gives no data.imageSize. */
+export const DEFAULT_IMAGE_SIZE = 32;
 
 /** Reads every entry of an image archive (checks paths, links, bombs) and decodes every image once. */
 export async function profileImageZip(
@@ -17,6 +22,7 @@ export async function profileImageZip(
 ): Promise<ImageZipProfile> {
   const perClass: Record<string, number> = {};
   let images = 0;
+  let grayscale = true;
   for await (const entry of readZipImages(path, {
     file: options.file,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -25,6 +31,7 @@ export async function profileImageZip(
       size: options.imageSize,
       channels: options.channels,
     });
+    grayscale &&= isGrayscaleImage(entry.data);
     perClass[entry.className] = (perClass[entry.className] ?? 0) + 1;
     images++;
   }
@@ -38,7 +45,7 @@ export async function profileImageZip(
       },
     );
   }
-  return { images, perClass, classes };
+  return { images, perClass, classes, grayscale };
 }
 
 export function imageEncoding(profile: ImageZipProfile, imageSize: number, channels: 1 | 3): EncodingSpec {

@@ -75,6 +75,62 @@ export function classifyEntryName(name: string, file: string, index: number): st
 }
 
 /**
+ * Checks one central-directory entry before anything of it is inflated: name length, UTF-8, path (zip
+ * slip), links, encryption and the declared size. Returns its name and class folder, or undefined for
+ * entries that are skipped (folders, OS litter).
+ */
+export function checkEntry(
+  entry: yauzl.Entry,
+  file: string,
+  index: number,
+  limits: ZipLimits,
+): { name: string; className: string } | undefined {
+  const at = { file, record: index };
+  const raw = entry.fileName as unknown as Buffer;
+  if (raw.length > MAX_NAME_BYTES) {
+    throw new DataError(at, `an entry name is ${raw.length} bytes long, over ${MAX_NAME_BYTES}`);
+  }
+  // Class names become labels shown to people and stored on the ledger: only UTF-8 names are taken.
+  if (scanUtf8(raw) !== raw.length) {
+    throw new DataError(at, 'an entry name is not valid UTF-8', {
+      hint: 'Create the archive with a tool that stores UTF-8 file names (e.g. zip 3.0 or 7-Zip).',
+    });
+  }
+  const name = raw.toString('utf8');
+  const className = classifyEntryName(name, file, index);
+  if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
+    throw new DataError(at, `entry "${name}" is a symbolic link`, {
+      hint: 'Archives may not contain links.',
+    });
+  }
+  if (className === undefined) return undefined;
+  if (entry.isEncrypted()) throw new DataError(at, `entry "${name}" is encrypted`);
+  if (entry.uncompressedSize > limits.maxEntryBytes) {
+    throw new DataError(
+      at,
+      `entry "${name}" declares ${entry.uncompressedSize} bytes, over the ${limits.maxEntryBytes}-byte limit`,
+    );
+  }
+  return { name, className };
+}
+
+/** Opens an archive for reading entries lazily (names as raw bytes, sizes checked while inflating). */
+export async function openZip(path: string, file: string, autoClose: boolean): Promise<yauzl.ZipFile> {
+  try {
+    return await yauzl.openPromise(path, {
+      lazyEntries: true,
+      decodeStrings: false,
+      validateEntrySizes: true,
+      autoClose,
+    });
+  } catch (error) {
+    throw new DataError({ file }, `not a readable zip archive (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
+/**
  * Streams the images of a zip archive one entry at a time, refusing zip slip, symlinks, encrypted entries
  * and decompression bombs. Sizes are checked on the bytes actually inflated, not on the headers' claims.
  */
@@ -84,19 +140,7 @@ export async function* readZipImages(
 ): AsyncGenerator<ImageEntry> {
   const { file } = options;
   const limits = { ...DEFAULT_ZIP_LIMITS, ...options.limits };
-  let zip: yauzl.ZipFile;
-  try {
-    zip = await yauzl.openPromise(path, {
-      lazyEntries: true,
-      decodeStrings: false,
-      validateEntrySizes: true,
-      autoClose: true,
-    });
-  } catch (error) {
-    throw new DataError({ file }, `not a readable zip archive (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
+  const zip = await openZip(path, file, true);
   try {
     if (zip.entryCount > limits.maxEntries) {
       throw new DataError(
@@ -107,76 +151,68 @@ export async function* readZipImages(
     let total = 0;
     let index = 0;
     for await (const entry of zip.eachEntry()) {
-      const at = { file, record: index };
-      const raw = entry.fileName as unknown as Buffer;
-      if (raw.length > MAX_NAME_BYTES) {
-        throw new DataError(
-          { file, record: index },
-          `an entry name is ${raw.length} bytes long, over ${MAX_NAME_BYTES}`,
-        );
-      }
-      // Class names become labels shown to people and stored on the ledger: only UTF-8 names are taken.
-      if (scanUtf8(raw) !== raw.length) {
-        throw new DataError({ file, record: index }, 'an entry name is not valid UTF-8', {
-          hint: 'Create the archive with a tool that stores UTF-8 file names (e.g. zip 3.0 or 7-Zip).',
-        });
-      }
-      const name = raw.toString('utf8');
-      const className = classifyEntryName(name, file, index);
-      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
-        throw new DataError(at, `entry "${name}" is a symbolic link`, {
-          hint: 'Archives may not contain links.',
-        });
-      }
-      if (className === undefined) {
+      const checked = checkEntry(entry, file, index, limits);
+      if (checked === undefined) {
         index++;
         continue;
       }
-      if (entry.isEncrypted()) throw new DataError(at, `entry "${name}" is encrypted`);
-      if (entry.uncompressedSize > limits.maxEntryBytes) {
-        throw new DataError(
-          at,
-          `entry "${name}" declares ${entry.uncompressedSize} bytes, over the ${limits.maxEntryBytes}-byte limit`,
-        );
-      }
-      let inflated = 0;
-      const compressed = Math.max(entry.compressedSize, 1);
-      const guard = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          inflated += chunk.length;
-          total += chunk.length;
-          if (inflated > limits.maxEntryBytes) {
-            callback(
-              new DataError(at, `entry "${name}" inflates past the ${limits.maxEntryBytes}-byte limit`),
-            );
-          } else if (total > limits.maxTotalBytes) {
-            callback(new DataError(at, `the archive inflates past the ${limits.maxTotalBytes}-byte limit`));
-          } else if (inflated > 1024 * 1024 && inflated / compressed > limits.maxRatio) {
-            callback(
-              new DataError(
-                at,
-                `entry "${name}" inflates more than ${limits.maxRatio} times its compressed size (a zip bomb?)`,
-              ),
-            );
-          } else {
-            callback(null, chunk);
-          }
-        },
+      const { name, className } = checked;
+      const at = { file, record: index };
+      const data = await inflateEntry(zip, entry, { at, name, limits }, (bytes) => {
+        total += bytes;
+        return total > limits.maxTotalBytes
+          ? new DataError(at, `the archive inflates past the ${limits.maxTotalBytes}-byte limit`)
+          : undefined;
       });
-      let data: Buffer;
-      try {
-        const stream = await zip.openReadStreamPromise(entry);
-        [, data] = await Promise.all([pipeline(stream, guard), buffer(guard)]);
-      } catch (error) {
-        if (error instanceof DataError) throw error;
-        throw new DataError(at, `entry "${name}" cannot be read (${(error as Error).message})`, {
-          cause: error,
-        });
-      }
       yield { name, className, index, data };
       index++;
     }
   } finally {
     zip.close();
+  }
+}
+
+/**
+ * Inflates one entry into memory, enforcing the per-entry size and ratio limits on the bytes actually
+ * inflated (headers can lie). `onBytes` sees every chunk's length and may return an error to stop.
+ */
+export async function inflateEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  context: { at: { file: string; record: number }; name: string; limits: ZipLimits },
+  onBytes: (bytes: number) => DataError | undefined = () => undefined,
+): Promise<Buffer> {
+  const { at, name, limits } = context;
+  let inflated = 0;
+  const compressed = Math.max(entry.compressedSize, 1);
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      inflated += chunk.length;
+      const stop = onBytes(chunk.length);
+      if (inflated > limits.maxEntryBytes) {
+        callback(new DataError(at, `entry "${name}" inflates past the ${limits.maxEntryBytes}-byte limit`));
+      } else if (stop !== undefined) {
+        callback(stop);
+      } else if (inflated > 1024 * 1024 && inflated / compressed > limits.maxRatio) {
+        callback(
+          new DataError(
+            at,
+            `entry "${name}" inflates more than ${limits.maxRatio} times its compressed size (a zip bomb?)`,
+          ),
+        );
+      } else {
+        callback(null, chunk);
+      }
+    },
+  });
+  try {
+    const stream = await zip.openReadStreamPromise(entry);
+    const [, data] = await Promise.all([pipeline(stream, guard), buffer(guard)]);
+    return data;
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(at, `entry "${name}" cannot be read (${(error as Error).message})`, {
+      cause: error,
+    });
   }
 }
