@@ -9,5 +9,6 @@ export * from './model/model.factory';
 export * from './model/model.loader';
 export * from './train/data.source';
 export * from './train/dataset.source';
+export * from './train/image.source';
 export * from './train/checkpoint.store';
 export * from './train/training.loop';

@@ -64,7 +64,7 @@ describe('streamingSource', () => {
 
   it('refuses a file count the format cannot take, naming what it needs', async () => {
     await expect(fitTrainingEncoding([IRIS, IRIS], SPEC.data, SPEC.task)).rejects.toThrow(
-      'csv takes one, idx an images and a labels file',
+      'csv and image-zip take one, idx an images and a labels file',
     );
   });
 });

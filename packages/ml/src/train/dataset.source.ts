@@ -1,10 +1,13 @@
 import { seededRandom, type DataSpec, type Task } from '@decenter/core';
 import {
+  DEFAULT_IMAGE_SIZE,
   fitCsvEncoding,
   idxEncoding,
+  imageEncoding,
   openDataset,
   profileCsv,
   profileIdx,
+  profileImageZip,
   readCsv,
   type EncodingSpec,
 } from '@decenter/data';
@@ -13,6 +16,7 @@ import { createReadStream } from 'node:fs';
 
 import { TrainingError } from '../ml.errors';
 import type { DataSource } from './data.source';
+import { imageArchiveSource } from './image.source';
 
 /** Examples held for shuffling: a data set up to this size is shuffled whole, bigger ones within a window. */
 export const DEFAULT_SHUFFLE_WINDOW = 65_536;
@@ -40,9 +44,15 @@ export async function fitTrainingEncoding(
     });
     return idxEncoding(profile, task);
   }
+  if (data.format === 'image-zip' && first !== undefined && files.length === 1) {
+    // Decoding as RGB checks every image; the archive trains on one channel when none has colour.
+    const size = data.imageSize ?? DEFAULT_IMAGE_SIZE;
+    const profile = await profileImageZip(first, { file: 'train.zip', imageSize: size, channels: 3 });
+    return imageEncoding(profile, size, profile.grayscale ? 1 : 3);
+  }
   throw new TrainingError(
     'INVALID_DATA',
-    `cannot read ${data.format} training data from ${files.length} file(s); csv takes one, idx an images and a labels file`,
+    `cannot read ${data.format} training data from ${files.length} file(s); csv and image-zip take one, idx an images and a labels file`,
   );
 }
 
@@ -60,10 +70,27 @@ export interface StreamingSourceOptions {
  * A training data source read from disk every epoch in batches, never whole: examples pass through a
  * seeded shuffle window (the whole set when it fits), so each epoch's order depends only on the seed and
  * the epoch number, as replays and resumed runs require. Without a shuffle seed it reads in file order
- * (validation, holdout scoring). The execution node trains with it and validators replay with it, so a
+ * (validation, holdout scoring). Image archives are read by index instead (imageArchiveSource): a seeded
+ * permutation of every image, decoded per batch. The execution node trains with it and validators replay with it, so a
  * replayed epoch draws exactly the trainer's batches.
  */
 export function streamingSource(options: StreamingSourceOptions): DataSource {
+  if (options.data.format === 'image-zip') {
+    const [file] = options.files;
+    if (file === undefined || options.files.length !== 1) {
+      throw new TrainingError(
+        'INVALID_DATA',
+        `image data is one zip archive, got ${options.files.length} files`,
+      );
+    }
+    // Images are shuffled over the whole archive by index, decoded one batch at a time (no window).
+    return imageArchiveSource({
+      file,
+      encoding: options.encoding,
+      batchSize: options.batchSize,
+      ...(options.shuffleSeed === undefined ? {} : { shuffleSeed: options.shuffleSeed }),
+    });
+  }
   const width = options.encoding.inputShape.reduce((a, b) => a * b, 1);
   const outWidth = options.encoding.label.kind === 'classes' ? options.encoding.label.classes.length : 1;
   const window = options.shuffleSeed === undefined ? 1 : (options.shuffleWindow ?? DEFAULT_SHUFFLE_WINDOW);
