@@ -42,6 +42,20 @@ describe('planTrialData', () => {
     ]);
   });
 
+  it('takes the train and validation image archives, never the holdout', () => {
+    const plan = planTrialData('image-zip', [
+      object('spec.json', 'spec'),
+      object('data/holdout.zip', 'holdout', 30),
+      object('data/validation.zip', 'validation', 20),
+      object('data/train.zip', 'train', 100),
+    ]);
+    expect(plan.train.map((f) => [f.object.name, f.name])).toEqual([['data/train.zip', 'train.zip']]);
+    expect(plan.validation.map((f) => [f.object.name, f.name])).toEqual([
+      ['data/validation.zip', 'validation.zip'],
+    ]);
+    expect(plan.bytes).toBe(120);
+  });
+
   it('refuses layouts it cannot train from, saying what it found', () => {
     expect(() =>
       planTrialData('csv', [
@@ -53,6 +67,15 @@ describe('planTrialData', () => {
     expect(() => planTrialData('idx', [object('x.idx', 'train'), object('y.idx', 'train')])).toThrow(
       TrialFailedError,
     );
-    expect(() => planTrialData('image-zip', [object('a.zip', 'train')])).toThrow(/csv and idx/);
+    expect(() =>
+      planTrialData('image-zip', [
+        object('a.zip', 'train'),
+        object('b.zip', 'train'),
+        object('v.zip', 'validation'),
+      ]),
+    ).toThrow(/one train archive; its manifest has 2 train objects \(a.zip, b.zip\)/);
+    expect(() => planTrialData('image-zip', [object('t.zip', 'train')])).toThrow(
+      /one validation archive; its manifest has 0/,
+    );
   });
 });

@@ -42,13 +42,16 @@ function forSplit(format: DataFormat, split: 'train' | 'validation', objects: Ma
       { object: label, name: `${split}-labels.idx` },
     ];
   }
-  throw new TrialFailedError(
-    'INVALID_DATA',
-    `this execution node trains csv and idx data sets; the job's data is ${format}`,
-    {
-      hint: 'Submit the images as IDX (images + labels files).',
-    },
-  );
+  // image-zip: one archive per split (data/<split>.zip as the gateway's ingest writes them), images in
+  // class folders; read lazily by the trainer, so its size is bounded by disk, not memory.
+  const [object] = objects;
+  if (object === undefined || objects.length !== 1) {
+    throw new TrialFailedError(
+      'INVALID_DATA',
+      `an image-zip job has one ${split} archive; its manifest has ${objects.length} ${split} objects (${objects.map((o) => o.name).join(', ')})`,
+    );
+  }
+  return [{ object, name: `${split}.zip` }];
 }
 
 /** Which stored objects a trial reads (train and validation only) and under which names. */
