@@ -1,8 +1,11 @@
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseJobSpec } from '@decenter/core';
+import { imageEncoding, ZipArchiveWriter } from '@decenter/data';
+import { PNG } from 'pngjs';
 
 import { fitEncoding, IRIS_SPEC } from '../test/support/candidate.fixture';
 import { countContamination, scorePredictions } from './holdout.scorer';
@@ -87,6 +90,46 @@ describe('countContamination', () => {
     // Same features with another label is not the same row.
     await expect(countContamination(open(holdoutFile), [open(trainFile)])).resolves.toEqual({
       holdoutRows: 4,
+      contaminatedRows: 2,
+    });
+  });
+
+  it('counts holdout images whose bytes also occur in the training archive, whatever their name or folder', async () => {
+    const png = (shade: number): Buffer => {
+      const image = new PNG({ width: 4, height: 4 });
+      image.data.fill(shade);
+      return PNG.sync.write(image);
+    };
+    const archive = async (name: string, entries: [string, Buffer][]): Promise<string> => {
+      const file = path.join(dir, name);
+      const writer = new ZipArchiveWriter(createWriteStream(file));
+      for (const [entry, bytes] of entries) await writer.add(entry, bytes);
+      await writer.finish();
+      return file;
+    };
+    const trainFile = await archive('train.zip', [
+      ['dark/a.png', png(10)],
+      ['light/b.png', png(240)],
+    ]);
+    const holdoutFile = await archive('holdout.zip', [
+      ['dark/copy-of-a.png', png(10)],
+      ['dark/c.png', png(20)],
+      ['dark/b-mislabelled.png', png(240)],
+    ]);
+    const spec = parseJobSpec({ ...IRIS_SPEC, data: { format: 'image-zip', imageSize: 4 } });
+    const encoding = imageEncoding(
+      { images: 2, perClass: { dark: 1, light: 1 }, classes: ['dark', 'light'], grayscale: false },
+      4,
+      3,
+    );
+    const open = (file: string) => ({
+      format: 'image-zip' as const,
+      files: [file],
+      spec: spec.data,
+      encoding,
+    });
+    await expect(countContamination(open(holdoutFile), [open(trainFile)])).resolves.toEqual({
+      holdoutRows: 3,
       contaminatedRows: 2,
     });
   });

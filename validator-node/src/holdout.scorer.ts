@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Metric, Task } from '@decenter/core';
-import { openDataset, type OpenDatasetOptions } from '@decenter/data';
+import { openDataset, readZipImages, type OpenDatasetOptions } from '@decenter/data';
 import {
   accuracy,
   argMax,
@@ -75,6 +75,20 @@ function rowKey(xs: Float32Array, ys: Float32Array): string {
 }
 
 async function forEachRow(options: OpenDatasetOptions, visit: (key: string) => void): Promise<void> {
+  if (options.format === 'image-zip') {
+    // Images are compared by the SHA-256 of each entry's bytes: the same file under another name or in
+    // another class folder is still the same image. One entry is in memory at a time.
+    for (const file of options.files) {
+      for await (const entry of readZipImages(file, {
+        file,
+        ...(options.zipLimits === undefined ? {} : { limits: options.zipLimits }),
+      })) {
+        if (options.entries !== undefined && !options.entries.has(entry.name)) continue;
+        visit(createHash('sha256').update(entry.data).digest('base64'));
+      }
+    }
+    return;
+  }
   const width = options.encoding.inputShape.reduce((a, b) => a * b, 1);
   const outWidth = options.encoding.label.kind === 'classes' ? options.encoding.label.classes.length : 1;
   for await (const batch of openDataset(options)) {
@@ -90,8 +104,8 @@ async function forEachRow(options: OpenDatasetOptions, visit: (key: string) => v
 }
 
 /**
- * Counts holdout rows that also appear in the training data. Rows are compared as the model sees them
- * (encoded with the candidate's encoding), so the check works alike for CSV, IDX and image archives.
+ * Counts holdout rows that also appear in the training data. CSV and IDX rows are compared as the model
+ * sees them (encoded with the candidate's encoding); images by the content hash of each archive entry.
  */
 export async function countContamination(
   holdout: OpenDatasetOptions,
