@@ -10,3 +10,4 @@ export * from './sharding';
 export * from './object-reader';
 export * from './manifest.builder';
 export * from './backend.factory';
+export * from './job-objects.fetcher';
