@@ -13,12 +13,14 @@ import {
   fitTrainingEncoding,
   initBackend,
   latestCheckpoint,
+  loadPretrainedModel,
   predict,
   readCheckpointState,
   saveModel,
   scoreMetric,
   streamingSource,
   train,
+  TrainingError,
 } from '@decenter/ml';
 
 import type { TrainerMessage, TrialInput } from './trainer.protocol';
@@ -54,13 +56,25 @@ async function run(trialJson: string): Promise<void> {
     encoding = await fitTrainingEncoding(files.train, spec.data, spec.task);
     await writeFile(encodingFile, canonicalJson(encoding));
   }
-  const model = await createModel(spec.model, {
+  const shape = {
     inputShape: encoding.inputShape,
     task: spec.task,
     ...(spec.task === 'classification' ? { numClasses: outputSize(encoding) } : { outputUnits: 1 }),
-    seed: input.seed,
     ...(input.maxParameters === undefined ? {} : { maxParameters: input.maxParameters }),
-  });
+  };
+  const pretrained = spec.model.pretrained;
+  if (pretrained !== undefined && input.pretrainedDir === undefined) {
+    throw new TrainingError(
+      'INVALID_ARGUMENT',
+      'the spec fine-tunes a pre-trained model but none was fetched',
+    );
+  }
+  // Fine-tuning starts from the pre-trained weights (its topology checked against the allowlist as any
+  // other); a resumed run then restores the checkpoint's weights over them.
+  const model =
+    pretrained === undefined || input.pretrainedDir === undefined
+      ? await createModel(spec.model, { ...shape, seed: input.seed })
+      : await loadPretrainedModel(input.pretrainedDir, pretrained.freeze, shape);
   const resumeFrom = await latestCheckpoint(input.checkpointDir);
   const resumedFromEpoch = resumeFrom === undefined ? 0 : (await readCheckpointState(resumeFrom)).epoch;
   await send({ type: 'started', backend: backend.name, resumedFromEpoch, parameters: model.countParams() });
@@ -130,6 +144,7 @@ async function run(trialJson: string): Promise<void> {
       metrics,
       epochsRun: result.epochsRun,
       resumedFromEpoch,
+      ...(pretrained === undefined ? {} : { fineTuned: { frozen: [...pretrained.freeze] } }),
     },
   });
 }

@@ -12,6 +12,11 @@ export interface TrialInput {
   maxParameters?: number;
   /** Data files inside the trial's input folder, verified against the manifest (CSV: one; IDX: images, labels). */
   files: { train: string[]; validation: string[] };
+  /**
+   * Inside the input folder: the job's pre-trained model (model.json + its weight files, verified against
+   * the manifest) when the spec fine-tunes one; training then starts from its weights.
+   */
+  pretrainedDir?: string;
   /** Inside the output folder: per-epoch checkpoints (resumed from when present) and the final model. */
   checkpointDir: string;
   modelDir: string;
@@ -35,6 +40,8 @@ export interface TrainerResult {
   metrics: Metrics;
   epochsRun: number;
   resumedFromEpoch: number;
+  /** Set when the trial fine-tuned the job's pre-trained model: the layers it kept frozen. */
+  fineTuned?: { frozen: string[] };
 }
 
 /** Messages from the trainer process to the node, over the fork IPC channel. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   DecenterError,
   parseJobSpec,
+  type DataManifest,
   SpecValidationError,
   type JobSpec,
   type TrainingBackend,
@@ -170,7 +171,13 @@ export class TrialRunner {
             options.fetcher.materialize(file.object, manifest, location, inputDir, file.name),
           ),
         );
-      const [trainFiles, validationFiles] = await Promise.all([fetch(plan.train), fetch(plan.validation)]);
+      const [trainFiles, validationFiles, pretrainedDir] = await Promise.all([
+        fetch(plan.train),
+        fetch(plan.validation),
+        spec.model.pretrained === undefined
+          ? Promise.resolve(undefined)
+          : this.fetchPretrained(manifest, location, path.join(inputDir, 'pretrained')),
+      ]);
       const input: TrialInput = {
         jobId: job.jobId,
         trialId: trial.trialId,
@@ -180,6 +187,7 @@ export class TrialRunner {
         backends: options.backends,
         ...(options.maxModelParameters === undefined ? {} : { maxParameters: options.maxModelParameters }),
         files: { train: trainFiles, validation: validationFiles },
+        ...(pretrainedDir === undefined ? {} : { pretrainedDir }),
         checkpointDir: path.join(outputDir, 'checkpoints'),
         modelDir: path.join(outputDir, 'model'),
       };
@@ -216,6 +224,7 @@ export class TrialRunner {
             if (report.metric !== undefined) metrics[spec.objective.metric] = report.metric;
             void options.progress.report({
               jobId: job.jobId,
+              ownerMspId: job.owner.mspId,
               trialId: trial.trialId,
               epoch: report.epoch,
               epochs: report.epochs,
@@ -288,6 +297,32 @@ export class TrialRunner {
     }
   }
 
+  /**
+   * The job's pre-trained model (its `pretrained/` objects: model.json and the weight files it names),
+   * verified against the manifest like the data and linked into `dir` under their file names.
+   */
+  private async fetchPretrained(
+    manifest: DataManifest,
+    location: StorageLocation,
+    dir: string,
+  ): Promise<string> {
+    const { fetcher } = this.options;
+    const objects = fetcher.objectsOf(manifest, 'pretrained');
+    if (!objects.some((object) => path.posix.basename(object.name) === 'model.json')) {
+      throw new TrialFailedError(
+        'INVALID_DATA',
+        "the spec fine-tunes a pre-trained model, but the job's manifest holds no pretrained/model.json",
+        { hint: 'Submit the job again with the pre-trained model.json and its weight files.' },
+      );
+    }
+    await Promise.all(
+      objects.map((object) =>
+        fetcher.materialize(object, manifest, location, dir, path.posix.basename(object.name)),
+      ),
+    );
+    return dir;
+  }
+
   /** Uploads the model and every checkpoint under `<job folder>/candidates/<trialId>/`. */
   private async upload(
     job: JobRecord,
@@ -324,7 +359,12 @@ function candidateOf(result: TrainerResult, artifactUri: string): CommitCandidat
     modelHash: result.modelHash,
     artifactUri: `${artifactUri}model/`,
     checkpointHashes: result.checkpointHashes,
-    metrics: result.metrics,
+    // The ledger's candidate has no field for it: fine-tuning shows in its metrics, and the frozen layers
+    // in the committed model.json (trainable: false), which the model hash covers.
+    metrics:
+      result.fineTuned === undefined
+        ? result.metrics
+        : { ...result.metrics, 'fine-tuned': 1, 'frozen-layers': result.fineTuned.frozen.length },
     backend: result.backend,
   };
 }

@@ -206,4 +206,78 @@ describe('verifyCandidate', () => {
     });
     expect(result).toMatchObject({ verified: false, check: 'weights' });
   });
+
+  describe('a fine-tuning job', () => {
+    const FREEZE = ['hidden_1'];
+    let tuneSpec: JobSpec;
+    let pretrainedDir: string;
+    let tuned: TrainedCandidate;
+
+    beforeAll(async () => {
+      // The honest candidate's model stands in for the pre-trained upload: model.json + weights.bin.
+      pretrainedDir = path.join(honest.dir, 'model');
+      const input = {
+        ...IRIS_SPEC,
+        model: { ...IRIS_SPEC.model, pretrained: { source: 'pretrained', freeze: FREEZE } },
+      };
+      tuneSpec = parseJobSpec(input);
+      tuned = await trainCandidate({
+        dir: path.join(root, 'tuned'),
+        spec: input,
+        files,
+        seed: SEED,
+        hyperparameters: HYPERPARAMETERS,
+        pretrained: { dir: pretrainedDir, freeze: FREEZE },
+      });
+    });
+
+    it('checks the candidate against the pre-trained topology and replays its epochs from the pre-trained weights', async () => {
+      for (const epoch of [1, 2]) {
+        const result = await verifyCandidate(options(tuned, { spec: tuneSpec, pretrainedDir }, epoch));
+        expect(result).toEqual({
+          verified: true,
+          checks: ['artifact-hash', 'layers', 'topology', 'weights', 'replay'],
+          replay: { status: 'matched', epoch },
+        });
+      }
+    });
+
+    it('rejects a candidate that trained the layers the spec freezes', async () => {
+      const unfrozen = await trainCandidate({
+        dir: path.join(root, 'unfrozen'),
+        spec: IRIS_SPEC,
+        files,
+        seed: SEED,
+        hyperparameters: HYPERPARAMETERS,
+        pretrained: { dir: pretrainedDir, freeze: [] },
+      });
+      const result = await verifyCandidate(options(unfrozen, { spec: tuneSpec, pretrainedDir }));
+      expect(result).toMatchObject({ verified: false, check: 'topology' });
+      expect(result.verified ? '' : result.reason).toContain("not the job's pre-trained model");
+    });
+
+    it("rejects a candidate that did not start from the job's pre-trained weights", async () => {
+      // Same architecture and freeze, another starting point: its frozen layer holds other weights.
+      const other = await trainCandidate({
+        dir: path.join(root, 'other-start'),
+        spec: IRIS_SPEC,
+        files,
+        seed: SEED + 5,
+        hyperparameters: HYPERPARAMETERS,
+      });
+      const elsewhere = await trainCandidate({
+        dir: path.join(root, 'elsewhere'),
+        spec: IRIS_SPEC,
+        files,
+        seed: SEED,
+        hyperparameters: HYPERPARAMETERS,
+        pretrained: { dir: path.join(other.dir, 'model'), freeze: FREEZE },
+      });
+      const result = await verifyCandidate(options(elsewhere, { spec: tuneSpec, pretrainedDir }));
+      expect(result).toMatchObject({ verified: false, check: 'weights' });
+      expect(result.verified ? '' : result.reason).toContain(
+        `the frozen layer "hidden_1" does not hold the pre-trained model's weights`,
+      );
+    });
+  });
 });

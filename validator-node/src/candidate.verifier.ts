@@ -9,6 +9,7 @@ import {
   hashArtifacts,
   hashWeights,
   loadModel,
+  loadPretrainedModel,
   prepareTopology,
   readArtifacts,
   readCheckpointState,
@@ -46,6 +47,8 @@ export interface VerifyOptions {
   encoding: EncodingSpec;
   /** Folder with the candidate's model.json and weights.bin. */
   modelDir: string;
+  /** The job's verified pre-trained model (model.json + weight files), when the spec fine-tunes one. */
+  pretrainedDir?: string;
   replay?: ReplayRequest;
 }
 
@@ -85,14 +88,29 @@ function reject(check: VerificationCheck, reason: string): never {
   throw new CandidateRejectedError(check, reason);
 }
 
+/**
+ * The model a candidate must be a trained copy of: the spec's, built with the trial's seed, or, for a
+ * fine-tuning job, the job's pre-trained model with the spec's layers frozen (the freeze is part of the
+ * topology, so a candidate that trained a frozen layer fails the topology check, and a replay of epoch 1
+ * starts from the pre-trained weights as the trainer did).
+ */
 async function expectedModel(options: VerifyOptions): Promise<tf.LayersModel> {
   const { spec, encoding, candidate } = options;
-  return createModel(spec.model, {
+  const shape = {
     inputShape: encoding.inputShape,
     task: spec.task,
     ...(spec.task === 'classification' ? { numClasses: outputSize(encoding) } : { outputUnits: 1 }),
-    seed: candidate.seed,
-  });
+  };
+  const pretrained = spec.model.pretrained;
+  if (pretrained === undefined) return createModel(spec.model, { ...shape, seed: candidate.seed });
+  if (options.pretrainedDir === undefined) {
+    return reject('topology', 'the job fine-tunes a pre-trained model, but the validator could not read it');
+  }
+  try {
+    return await loadPretrainedModel(options.pretrainedDir, pretrained.freeze, shape);
+  } catch (error) {
+    return reject('topology', `the job's pre-trained model cannot be loaded: ${describeError(error)}`);
+  }
 }
 
 async function runReplay(options: VerifyOptions, replay: ReplayRequest): Promise<ReplayOutcome> {
@@ -159,6 +177,32 @@ async function runReplay(options: VerifyOptions, replay: ReplayRequest): Promise
   return { status: 'matched', epoch };
 }
 
+/** A fine-tuned candidate's frozen layers must still hold the pre-trained weights, bit for bit. */
+async function checkFrozenLayers(options: VerifyOptions, model: tf.LayersModel): Promise<void> {
+  const freeze = options.spec.model.pretrained?.freeze ?? [];
+  if (freeze.length === 0) return;
+  const pretrained = await expectedModel(options);
+  try {
+    for (const name of freeze) {
+      const want = pretrained.getLayer(name).getWeights();
+      const got = model.getLayer(name).getWeights();
+      const same =
+        want.length === got.length &&
+        want.every((weight, i) => {
+          const other = got[i];
+          return (
+            other !== undefined &&
+            Buffer.from(weight.dataSync().buffer).equals(Buffer.from(other.dataSync().buffer))
+          );
+        });
+      if (!same)
+        reject('weights', `the frozen layer "${name}" does not hold the pre-trained model's weights`);
+    }
+  } finally {
+    pretrained.dispose();
+  }
+}
+
 async function verifyOrThrow(options: VerifyOptions, checks: VerificationCheck[]): Promise<ReplayOutcome> {
   const { candidate, modelDir } = options;
   let hash: string;
@@ -190,12 +234,17 @@ async function verifyOrThrow(options: VerifyOptions, checks: VerificationCheck[]
 
   const expected = await expectedModel(options);
   try {
-    if (options.spec.model.pretrained === undefined) {
-      const want = canonicalJson(architectureOf(expected.toJSON(null, false)));
-      const got = canonicalJson(architectureOf(artifacts.modelTopology));
-      if (want !== got) reject('topology', "the model's topology is not the one the job spec declares");
-      checks.push('topology');
+    const want = canonicalJson(architectureOf(expected.toJSON(null, false)));
+    const got = canonicalJson(architectureOf(artifacts.modelTopology));
+    if (want !== got) {
+      reject(
+        'topology',
+        options.spec.model.pretrained === undefined
+          ? "the model's topology is not the one the job spec declares"
+          : "the model's topology is not the job's pre-trained model with the spec's frozen layers",
+      );
     }
+    checks.push('topology');
     const problems = checkWeightShapes(expected, artifacts);
     if (problems.length > 0)
       reject('weights', `weights do not have the declared shapes: ${problems.join('; ')}`);
@@ -208,6 +257,7 @@ async function verifyOrThrow(options: VerifyOptions, checks: VerificationCheck[]
     if (last !== undefined && (await hashWeights(model)) !== last) {
       reject('weights', 'the model weights are not those of the last committed checkpoint');
     }
+    await checkFrozenLayers(options, model);
   } finally {
     model.dispose();
   }

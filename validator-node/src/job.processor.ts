@@ -105,11 +105,13 @@ export class JobProcessor {
     let holdoutFiles: string[];
     let trainFiles: string[];
     let fitted: EncodingSpec | undefined;
+    let pretrainedDir: string | undefined;
     try {
       fetched = await fetcher.loadJob(job);
       holdoutFiles = await this.fetchRole(fetched, 'holdout');
       trainFiles = await this.fetchRole(fetched, 'train');
       fitted = await fitTrainingEncoding(fetched.spec, trainFiles);
+      pretrainedDir = await this.fetchPretrained(job, fetched);
     } catch (error) {
       log({ event: 'job-data-refused', jobId: job.jobId, error: describeError(error) });
       return [];
@@ -130,6 +132,7 @@ export class JobProcessor {
         replayEpoch: plan.get(candidate.trialId),
         contamination,
         fitted,
+        pretrainedDir,
       });
       results.push(result);
       verdicts.push(toSubmission(result));
@@ -145,6 +148,26 @@ export class JobProcessor {
     }
     await this.writeDetails(job, fetched.location, results);
     return verdicts;
+  }
+
+  /**
+   * A fine-tuning job's pre-trained model (its `pretrained/` objects), verified against the manifest like
+   * the data: candidates are checked against its topology and frozen layers, and replays start from it.
+   */
+  private async fetchPretrained(job: JobRecord, fetched: FetchedJob): Promise<string | undefined> {
+    if (fetched.spec.model.pretrained === undefined) return undefined;
+    const { fetcher, workDir } = this.options;
+    const dir = path.join(workDir, safeSegment(job.jobId), 'pretrained');
+    for (const object of fetcher.objectsOf(fetched.manifest, 'pretrained')) {
+      await fetcher.materialize(
+        object,
+        fetched.manifest,
+        fetched.location,
+        dir,
+        path.posix.basename(object.name),
+      );
+    }
+    return dir;
   }
 
   private async fetchRole(fetched: FetchedJob, role: 'holdout' | 'train'): Promise<string[]> {
@@ -166,6 +189,8 @@ export class JobProcessor {
       contamination: Map<string, Contamination>;
       /** The encoding fitted here on the verified training data, where the format allows refitting. */
       fitted: EncodingSpec | undefined;
+      /** The job's verified pre-trained model, when its spec fine-tunes one. */
+      pretrainedDir: string | undefined;
     },
   ): Promise<CandidateResult> {
     const { spec } = fetched;
@@ -210,6 +235,7 @@ export class JobProcessor {
       spec,
       encoding,
       modelDir,
+      ...(context.pretrainedDir === undefined ? {} : { pretrainedDir: context.pretrainedDir }),
       ...(replay === undefined ? {} : { replay }),
     });
     if (!verification.verified) return { trialId: candidate.trialId, verification };

@@ -13,6 +13,7 @@ import { fitCsvEncoding, outputSize, profileCsv, readCsv, type EncodingSpec } fr
 import {
   createModel,
   hashArtifacts,
+  loadPretrainedModel,
   saveModel,
   streamingSource,
   train,
@@ -99,6 +100,8 @@ export interface TrainCandidateOptions {
   hyperparameters: Hyperparameters;
   /** Shuffle the data with this seed instead of the trial's: its epochs cannot be replayed. */
   dataSeed?: number;
+  /** Fine-tune this pre-trained model (model.json + weights), freezing these layers, as the trainer does. */
+  pretrained?: { dir: string; freeze: string[] };
 }
 
 /** Trains a candidate with @decenter/ml the way the execution node's trainer does, without its sandbox. */
@@ -109,12 +112,11 @@ export async function trainCandidate(options: TrainCandidateOptions): Promise<Tr
     options.modelSpec === undefined
       ? spec.model
       : parseJobSpec({ ...options.spec, model: options.modelSpec }).model;
-  const model = await createModel(modelSpec, {
-    inputShape: encoding.inputShape,
-    task: spec.task,
-    numClasses: outputSize(encoding),
-    seed: options.seed,
-  });
+  const shape = { inputShape: encoding.inputShape, task: spec.task, numClasses: outputSize(encoding) };
+  const model =
+    options.pretrained === undefined
+      ? await createModel(modelSpec, { ...shape, seed: options.seed })
+      : await loadPretrainedModel(options.pretrained.dir, options.pretrained.freeze, shape);
   const checkpointDir = path.join(options.dir, 'checkpoints');
   const modelDir = path.join(options.dir, 'model');
   await mkdir(checkpointDir, { recursive: true });
