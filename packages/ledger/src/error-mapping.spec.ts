@@ -133,6 +133,58 @@ describe('toDomainError', () => {
     expect(toDomainError(refused, 'GetJob')).toBeInstanceOf(AccessDeniedError);
   });
 
+  it('maps a creator the peer refused (a foreign CA) to AccessDeniedError naming the missing right', () => {
+    // The devnet and Fabric's gateway: evaluate answers UNKNOWN with the endorser's words in the message.
+    const said =
+      'error validating proposal: the supplied identity is not valid: certificate was not issued by a CA of MSP Org1MSP';
+    const evaluate = new GatewayError({
+      code: GrpcStatus.UNKNOWN,
+      details: [],
+      cause: serviceError(GrpcStatus.UNKNOWN, `evaluate call to endorser returned error: ${said}`),
+      message: `evaluate call to endorser returned error: ${said}`,
+    });
+    const err = toDomainError(evaluate, 'GetJob');
+    expect(err).toBeInstanceOf(AccessDeniedError);
+    expect(err.code).toBe('ACCESS_DENIED');
+    expect(err.message).toBe(
+      `GetJob: permission denied: certificate not issued by a consortium CA (the peer said: ${said})`,
+    );
+    expect(err.hint).toMatch(/enrolled by your org's CA in this consortium/);
+    // Endorse answers ABORTED with the words in the details.
+    const endorse = toDomainError(endorseError('failed to endorse transaction', said), 'CreateJob');
+    expect(endorse).toBeInstanceOf(AccessDeniedError);
+    expect(endorse.message).toMatch(
+      /^CreateJob: permission denied: certificate not issued by a consortium CA/,
+    );
+    expect(endorse).toMatchObject({ transactionId: 'tx-1' });
+  });
+
+  it("maps Fabric's bare 'access denied' and the devnet's other refusals to what each one lacks", () => {
+    const cases: [string, RegExp][] = [
+      [
+        'error validating proposal: access denied',
+        /certificate not issued by a consortium CA, expired, or signed/,
+      ],
+      [
+        'error validating proposal: MSP EvilMSP is not a member of this consortium',
+        /: certificate not issued/,
+      ],
+      [
+        'error validating proposal: the supplied identity is not valid: certificate of Org1MSP has expired',
+        /: certificate has expired/,
+      ],
+      [
+        'error validating proposal: access denied: signature of Org1MSP creator is not valid',
+        /: signature does not match/,
+      ],
+    ];
+    for (const [said, names] of cases) {
+      const err = toDomainError(endorseError('failed to endorse transaction', said), 'CreateJob');
+      expect(err).toBeInstanceOf(AccessDeniedError);
+      expect(err.message).toMatch(names);
+    }
+  });
+
   it('keeps what each peer said in a failure it cannot classify', () => {
     const err = toDomainError(
       endorseError('failed to endorse transaction', 'creator signature is not valid'),

@@ -59,6 +59,31 @@ function chaincodeFailureOf(err: GatewayError): ChaincodeFailure | undefined {
   return parseChaincodeMessage(err.message);
 }
 
+/**
+ * How a Fabric peer's endorser words every refusal of a proposal's creator before any chaincode runs
+ * (core/endorser: `error validating proposal: access denied`); the devnet's endorser says the same and
+ * adds its reason. Fabric's gateway passes it on as gRPC UNKNOWN (evaluate) or ABORTED (endorse) with the
+ * text in the error details, so the text is all a client gets; no chaincode message starts with it.
+ */
+const PROPOSAL_REFUSED = 'error validating proposal';
+
+/** Which right the peer found missing, from its reason where it gives one (real Fabric only says "access denied"). */
+function missingRight(reason: string): string {
+  if (/not issued by a CA|not a member of this consortium|unknown authority/i.test(reason)) {
+    return 'certificate not issued by a consortium CA';
+  }
+  if (/expired/i.test(reason)) return 'certificate has expired';
+  if (/signature/i.test(reason)) return "signature does not match the certificate's key";
+  return 'identity not accepted by the channel (certificate not issued by a consortium CA, expired, or signed with another key)';
+}
+
+/** The peer's words when it refused the proposal's creator, else undefined. */
+function proposalRefusalOf(err: GatewayError): string | undefined {
+  const said = [...err.details.map((detail) => detail.message), err.message];
+  const refusal = said.find((text) => text.includes(PROPOSAL_REFUSED));
+  return refusal?.slice(refusal.indexOf(PROPOSAL_REFUSED));
+}
+
 function transactionIdOf(err: unknown): string | undefined {
   if (err instanceof CommitError) return err.transactionId;
   if (err instanceof GatewayError && 'transactionId' in err && typeof err.transactionId === 'string') {
@@ -119,6 +144,17 @@ export function toDomainError(err: unknown, transaction: string): DecenterError 
   if (err instanceof GatewayError) {
     const failure = chaincodeFailureOf(err);
     if (failure) return fromChaincode(failure, transaction, err, transactionId);
+    const refusal = proposalRefusalOf(err);
+    if (refusal !== undefined) {
+      return new AccessDeniedError(
+        `${transaction}: permission denied: ${missingRight(refusal)} (the peer said: ${refusal})`,
+        {
+          cause: err,
+          transactionId,
+          hint: "Sign with an identity enrolled by your org's CA in this consortium (network.json lists them); the peer refuses any other certificate before a chaincode runs.",
+        },
+      );
+    }
     switch (err.code) {
       case UNAVAILABLE:
         return new LedgerUnavailableError(`${transaction}: the peer is unavailable (${err.message})`, {
