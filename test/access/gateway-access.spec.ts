@@ -1,5 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { createConsortium } from '@decenter/devnet';
 
 import { REPO_ROOT } from '../support/devnet';
 import {
@@ -10,6 +13,7 @@ import {
   waitForIngest,
   type GatewayProcess,
 } from '../support/gateway.process';
+import { startRedis } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
 
 jest.setTimeout(180_000);
@@ -192,5 +196,106 @@ describe('access control through the gateway API', () => {
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     const allowed = await fetch(`${org1.url}/api/health`, { headers: { origin: 'http://localhost:5173' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  });
+
+  it('a user enrolled by a CA outside the consortium: 403 naming the missing right, nothing recorded', async () => {
+    const outsiders = await mkdtemp(join(tmpdir(), 'decenter-outsiders-'));
+    const home = await mkdtemp(join(tmpdir(), 'decenter-foreign-gateway-'));
+    const redis = await startRedis();
+    let gateway: GatewayProcess | undefined;
+    try {
+      // Same org and MSP id as Org1, another CA: what a gateway holds if a user was enrolled at the wrong CA.
+      const foreign = (await createConsortium({ home: outsiders, orgs: ['Org1'] })).identities.find(
+        (identity) => identity.user === 'user1',
+      );
+      const admin = stack.network.config.identities.find((i) => i.org === 'Org1' && i.user === 'admin');
+      if (!foreign || !admin) throw new Error('identities missing');
+      // The consortium's admin comes first: the gateway's health probe reads the ledger as its first identity.
+      await writeFile(
+        join(home, 'network.json'),
+        JSON.stringify({ ...stack.network.config, identities: [admin, foreign] }),
+      );
+      gateway = await startGateway({
+        home,
+        org: 'Org1',
+        redisUrl: redis.url,
+        storageDir: join(home, 'storage'),
+      });
+      const outsider = await signIn(gateway, 'user1');
+      const says = /permission denied: certificate not issued by a consortium CA/;
+      expectRefusal(await api(gateway, outsider, `/api/jobs/${jobId}`), 403, says);
+      const height = await stack.network.height();
+      const history = await (await stack.network.jobs('Org1/user1')).getJobHistory(jobId);
+      expectRefusal(
+        await api(gateway, outsider, `/api/jobs/${jobId}/cancel`, { method: 'POST', body: { reason: 'x' } }),
+        403,
+        says,
+      );
+      expect(await stack.network.height()).toBe(height);
+      expect(await (await stack.network.jobs('Org1/user1')).getJobHistory(jobId)).toEqual(history);
+      // Control: the same gateway reads the job as the consortium's own admin.
+      const insider = await signIn(gateway, 'admin');
+      expect((await api(gateway, insider, `/api/jobs/${jobId}`)).status).toBe(200);
+    } finally {
+      await gateway?.process.stop();
+      await redis.process.stop();
+      await rm(outsiders, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a burst of sign-ins: 503 with Retry-After at once for what the password queue cannot take', async () => {
+    const gateway = await startGateway({
+      home: stack.network.home,
+      org: 'Org2',
+      redisUrl: stack.redis.url,
+      storageDir: join(stack.network.home, 'storage-Org2-burst'),
+      // Only the password queue should refuse here, not the per-address limit.
+      env: { LOGIN_RATE_LIMIT: '1000' },
+    });
+    try {
+      const file = JSON.parse(await readFile(join(gateway.home, 'Org2', 'users.json'), 'utf8')) as {
+        users: { username: string; initialPassword?: string }[];
+      };
+      const password = file.users.find((user) => user.username === 'user1')?.initialPassword ?? '';
+      const session = await signIn(gateway, 'user1');
+      const signInOnce = async () => {
+        const t0 = performance.now();
+        const response = await fetch(`${gateway.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ org: 'Org2', username: 'user1', password }),
+        });
+        const body = (await response.json()) as Record<string, unknown>;
+        return {
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+          body,
+          ms: performance.now() - t0,
+        };
+      };
+      const answers = await Promise.all(Array.from({ length: 40 }, signInOnce));
+      const served = answers.filter((a) => a.status === 200);
+      const refused = answers.filter((a) => a.status === 503);
+      expect(served.length + refused.length).toBe(answers.length);
+      expect(served.length).toBeGreaterThan(0);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const answer of refused) {
+        expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(answer.retryAfter)).toBeLessThanOrEqual(60);
+        expect(answer.body).toMatchObject({ statusCode: 503, code: 'UNAVAILABLE' });
+        expect(String(answer.body['message'])).toMatch(/too many passwords at once; try again in \d+ s/);
+        expect(String(answer.body['hint'])).toMatch(/Retry-After/);
+      }
+      // Refused without waiting in the queue: every refusal came back before the last sign-in served.
+      expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(Math.max(...served.map((a) => a.ms)));
+      // A session from before the burst kept working; after Retry-After the sign-in is served.
+      expect((await api(gateway, session, '/api/auth/me')).status).toBe(200);
+      const wait = Math.max(...refused.map((a) => Number(a.retryAfter)));
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      expect((await signInOnce()).status).toBe(200);
+    } finally {
+      await gateway.process.stop();
+    }
   });
 });

@@ -32,6 +32,7 @@ import {
 import { RateLimited } from '../middleware/rate-limit';
 import type { SessionUser } from '../repositories/session.repository';
 import { AuthService } from '../services/auth.service';
+import { SignInBusyError } from '../services/kdf-limiter';
 import { z } from 'zod';
 
 const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
@@ -56,7 +57,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<LoginResponse> {
     const { org, username, password } = parseBody(loginSchema, body, 'sign-in request');
-    const result = await this.auth.login(org, username, password);
+    const result = await withRetryAfter(response, this.auth.login(org, username, password));
     response.cookie(SESSION_COOKIE, result.token, {
       httpOnly: true,
       sameSite: 'strict',
@@ -90,9 +91,13 @@ export class AuthController {
   @HttpCode(204)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Change your password (the initial one from users.json stops working)' })
-  async changePassword(@CurrentUser() user: SessionUser, @Body() body: ChangePasswordDto): Promise<void> {
+  async changePassword(
+    @CurrentUser() user: SessionUser,
+    @Body() body: ChangePasswordDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
     const { currentPassword, newPassword } = parseBody(changePasswordSchema, body, 'password change');
-    await this.auth.changePassword(user, currentPassword, newPassword);
+    await withRetryAfter(response, this.auth.changePassword(user, currentPassword, newPassword));
   }
 
   @Post('logout')
@@ -105,6 +110,16 @@ export class AuthController {
   ): Promise<void> {
     if (request.sessionToken !== undefined) await this.auth.logout(request.sessionToken);
     response.clearCookie(SESSION_COOKIE, { path: '/' });
+  }
+}
+
+/** A sign-in refused for overload tells the client when to come back (RFC 9110 Retry-After, seconds). */
+async function withRetryAfter<T>(response: Response, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof SignInBusyError) response.setHeader('Retry-After', String(error.retryAfterSeconds));
+    throw error;
   }
 }
 

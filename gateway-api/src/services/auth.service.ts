@@ -13,6 +13,7 @@ import {
 } from '../repositories/accounts.repository';
 import { SessionRepository, type SessionUser } from '../repositories/session.repository';
 import { AuditRepository } from '../repositories/audit.repository';
+import { KdfLimiter } from './kdf-limiter';
 import { generatePassword, hashPassword, verifyPassword } from './password';
 
 export interface LoginResult {
@@ -20,13 +21,14 @@ export interface LoginResult {
   user: SessionUser;
 }
 
-// Compared against when the user does not exist, so a wrong name costs as much time as a wrong password.
-let dummyHash: Promise<PasswordHash> | undefined;
-
 @Injectable()
 export class AuthService implements OnModuleInit {
   private readonly logger = new Logger(AuthService.name);
   private identities = new Map<string, FabricIdentity>();
+  /** Every password check and change goes through it: see kdf-limiter.ts for why. */
+  readonly kdf = new KdfLimiter();
+  // Compared against when the user does not exist, so a wrong name costs as much time as a wrong password.
+  private dummyHash: PasswordHash | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -83,10 +85,11 @@ export class AuthService implements OnModuleInit {
     }
     const file = await this.accounts.readUsers();
     const record = file?.users.find((user) => user.username === username);
-    const ok = await verifyPassword(
-      password,
-      record?.password ?? (await (dummyHash ??= hashPassword(generatePassword()))),
-    );
+    // Throws SignInBusyError (503 + Retry-After) at once when the checks already queued would take too long.
+    const ok = await this.kdf.run(async () => {
+      const stored = record?.password ?? (this.dummyHash ??= await hashPassword(generatePassword()));
+      return verifyPassword(password, stored);
+    });
     const identity = record === undefined ? undefined : this.identities.get(record.fabricUser);
     if (file === undefined || record === undefined || !ok) {
       await this.audit.record({ action: 'login', actor: `${org}/${username}`, outcome: 'refused' });
@@ -116,11 +119,16 @@ export class AuthService implements OnModuleInit {
   async changePassword(user: SessionUser, currentPassword: string, newPassword: string): Promise<void> {
     const actor = `${user.org}/${user.username}`;
     const record = (await this.accounts.readUsers())?.users.find((u) => u.username === user.username);
-    if (record === undefined || !(await verifyPassword(currentPassword, record.password))) {
+    // Both derivations in one slot of the limiter, so an accepted check is never left without its new hash.
+    const password = await this.kdf.run(async () =>
+      record !== undefined && (await verifyPassword(currentPassword, record.password))
+        ? hashPassword(newPassword)
+        : undefined,
+    );
+    if (password === undefined) {
       await this.audit.record({ action: 'change-password', actor, outcome: 'refused' });
       throw new UnauthenticatedError('The current password is wrong.');
     }
-    const password = await hashPassword(newPassword);
     await this.accounts.updateUsers((file) => ({
       ...file,
       users: file.users.map((u) => {

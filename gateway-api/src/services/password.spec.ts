@@ -1,4 +1,10 @@
-import { generatePassword, hashPassword, verifyPassword } from './password';
+import {
+  OWASP_SCRYPT_MINIMUMS,
+  generatePassword,
+  hashPassword,
+  meetsOwaspMinimum,
+  verifyPassword,
+} from './password';
 
 // Low cost parameters keep the test fast; the defaults are checked for their strength separately.
 const FAST = { N: 1024 };
@@ -19,9 +25,22 @@ describe('password hashing (scrypt)', () => {
     expect(a.hash).not.toBe(b.hash);
   });
 
-  it('uses a strong cost by default and random 24-character passwords', async () => {
+  it("judges scrypt settings against OWASP's equivalent minimums", () => {
+    for (const min of OWASP_SCRYPT_MINIMUMS) {
+      expect(meetsOwaspMinimum({ N: min.N, r: 8, p: min.p })).toBe(true);
+      expect(meetsOwaspMinimum({ N: min.N / 2, r: 8, p: min.p })).toBe(false);
+      expect(meetsOwaspMinimum({ N: min.N, r: 4, p: min.p })).toBe(false);
+    }
+    expect(meetsOwaspMinimum({ N: 2 ** 14, r: 8, p: 4 })).toBe(false);
+    expect(meetsOwaspMinimum({ N: 2 ** 12, r: 8, p: 16 })).toBe(false);
+  });
+
+  it('uses a cost OWASP recommends by default and random 24-character passwords', async () => {
     const stored = await hashPassword('x');
-    expect(stored.N).toBeGreaterThanOrEqual(2 ** 17);
+    expect(meetsOwaspMinimum(stored)).toBe(true);
+    // An old hash at N=2^17, p=1 keeps verifying with the parameters stored beside it.
+    const old = await hashPassword('y', { N: 2 ** 17, p: 1 });
+    await expect(verifyPassword('y', old)).resolves.toBe(true);
     expect(Buffer.from(stored.salt, 'base64')).toHaveLength(16);
     expect(generatePassword()).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(generatePassword()).not.toBe(generatePassword());
