@@ -5,150 +5,32 @@ import path from 'node:path';
 import { digestFile } from '@decenter/storage';
 
 import { runStandalone, type Benchmark } from './lib/benchmark';
-import { authHeaders, createUpload, patchFile, submitJob, waitForIngest } from './lib/gateway-client';
+import { createUpload, patchFile, submitJob, waitForIngest } from './lib/gateway-client';
 import { loadAverage, repoRoot } from './lib/machine';
 import { numberOption, type BenchOptions } from './lib/options';
-import { sleep } from './lib/processes';
 import type { BenchReport, Figure } from './lib/report';
-import { startWholeStack, type WholeStack } from './lib/whole-stack';
+import { startWholeStack } from './lib/whole-stack';
 import { quantile } from './lib/stats';
+import { browser, mulberry32, signInToken, uploader, type LoadRun, type Sample } from './load-users';
 
 /**
- * bench/load: browsing users (sign in, list jobs, a job page, nodes, ledger, certificates, with think
- * time) and uploading users (tus upload of a file, then its termination) against the whole stack that
- * `decenter up --detach` starts, on loopback. Every user stops at the deadline or after its request
- * budget; p95 latency per endpoint and every error (non-2xx or failed request) are recorded.
+ * bench/load: browsing users (portal sessions: sign in once, then page views with the session cookie and
+ * think time) and uploading users (CLI: tus uploads of a file, then their termination) against the whole
+ * stack that `decenter up --detach` starts, on loopback. Every user stops at the deadline or after its
+ * request budget; p95 latency per endpoint, every error (non-2xx or failed request) and every sign-in
+ * refused for overload (503 + Retry-After, then retried) are recorded. See load-users.ts for the users.
  */
 
-interface Sample {
-  endpoint: string;
-  ms: number;
-  ok: boolean;
-  detail?: string;
-}
-
-/** A seeded generator, so every run's think times are the same sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function timedFetch(samples: Sample[], endpoint: string, url: string, init: RequestInit = {}) {
-  const t0 = performance.now();
-  try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-    const body = await response.text();
-    const ok = response.status >= 200 && response.status < 300;
-    samples.push({
-      endpoint,
-      ms: performance.now() - t0,
-      ok,
-      ...(ok ? {} : { detail: `${String(response.status)} ${body.slice(0, 200)}` }),
-    });
-    return ok ? body : undefined;
-  } catch (error) {
-    samples.push({ endpoint, ms: performance.now() - t0, ok: false, detail: String(error) });
-    return undefined;
-  }
-}
-
-async function browser(
-  stack: WholeStack,
-  user: { username: string; password: string },
-  jobId: string,
-  seed: number,
-  deadline: number,
-  maxRequests: number,
-  samples: Sample[],
-): Promise<void> {
-  const random = mulberry32(seed);
-  let sent = 0;
-  // Users arrive over the first seconds rather than all in the same millisecond.
-  await sleep(random() * 3000);
-  while (Date.now() < deadline && sent < maxRequests) {
-    const login = await timedFetch(samples, 'POST /api/auth/login', `${stack.url}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ org: stack.org, username: user.username, password: user.password }),
-    });
-    sent++;
-    if (login === undefined) {
-      await sleep(1000);
-      continue;
-    }
-    const headers = authHeaders((JSON.parse(login) as { token: string }).token);
-    const pages: [string, string][] = [
-      ['GET /api/jobs', '/api/jobs'],
-      ['GET /api/jobs/:id', `/api/jobs/${jobId}`],
-      ['GET /api/jobs/:id/trials', `/api/jobs/${jobId}/trials`],
-      ['GET /api/nodes', '/api/nodes'],
-      ['GET /api/ledger', '/api/ledger'],
-      ['GET /api/certificates', '/api/certificates'],
-    ];
-    for (const [endpoint, page] of pages) {
-      if (Date.now() >= deadline || sent >= maxRequests) return;
-      await timedFetch(samples, endpoint, `${stack.url}${page}`, { headers });
-      sent++;
-      await sleep(500 + random() * 1000);
-    }
-  }
-}
-
-async function uploader(
-  stack: WholeStack,
-  token: string,
-  file: { path: string; size: number; digest: string },
-  deadline: number,
-  maxUploads: number,
-  samples: Sample[],
-): Promise<void> {
-  for (let done = 0; Date.now() < deadline && done < maxUploads; done++) {
-    const t0 = performance.now();
-    try {
-      const id = await createUpload(stack.url, token, file.size, {
-        filename: 'load.bin',
-        digest: file.digest,
-      });
-      await patchFile(stack.url, token, id, file.path);
-      samples.push({ endpoint: 'tus upload (POST + PATCH)', ms: performance.now() - t0, ok: true });
-      // Terminate it, so the user's upload quota never fills during the run.
-      await timedFetch(samples, 'DELETE /api/uploads/:id', `${stack.url}/api/uploads/${id}`, {
-        method: 'DELETE',
-        headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${token}` },
-      });
-    } catch (error) {
-      samples.push({
-        endpoint: 'tus upload (POST + PATCH)',
-        ms: performance.now() - t0,
-        ok: false,
-        detail: String(error),
-      });
-      await sleep(1000);
-    }
-  }
-}
-
-async function signInToken(stack: WholeStack, user: { username: string; password: string }): Promise<string> {
-  const response = await fetch(`${stack.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ org: stack.org, username: user.username, password: user.password }),
-  });
-  if (response.status !== 200)
-    throw new Error(`sign-in failed: ${String(response.status)} ${await response.text()}`);
-  return ((await response.json()) as { token: string }).token;
-}
+const THINK_MS = { min: 500, max: 1500 };
 
 async function run(options: BenchOptions): Promise<BenchReport> {
   const seconds = numberOption(options, 'seconds', options.quick ? 20 : 300);
   const browsers = numberOption(options, 'users', options.quick ? 10 : 50);
   const uploaders = numberOption(options, 'uploaders', options.quick ? 2 : 5);
   const uploadMiB = numberOption(options, 'upload-mib', options.quick ? 1 : 8);
+  // Re-sign-in period: short enough that a 5-minute run signs every user in three times.
+  const sessionMinutes = numberOption(options, 'session-minutes', options.quick ? 0.25 : 2);
+  const rampSeconds = Math.min(numberOption(options, 'ramp-seconds', 30), seconds);
   const dir = path.join(options.workDir, 'load');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -158,7 +40,9 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   await writeFile(file, bytes);
   const upload = { path: file, size: bytes.length, digest: (await digestFile(file)).digest };
   const loadBefore: number[][] = [];
+  const loadAfter: number[][] = [];
   const perRepeat: Sample[][] = [];
+  const cleanup: string[] = [];
   const stack = await startWholeStack(path.join(dir, 'home'), {
     // Every simulated user comes from 127.0.0.1: the per-address limits would otherwise refuse them.
     LOGIN_RATE_LIMIT: '100000',
@@ -168,7 +52,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     const owner = stack.users[0];
     if (owner === undefined) throw new Error(`no dev users in ${stack.home}/${stack.org}/users.json`);
     // A job to browse: Iris through the gateway, as a user would submit it.
-    const ownerToken = await signInToken(stack, owner);
+    const ownerToken = await signInToken(stack.url, { org: stack.org, ...owner });
     const iris = path.join(repoRoot(), 'fixtures', 'iris', 'iris.csv');
     const irisId = await createUpload(stack.url, ownerToken, (await readFile(iris)).length, {
       filename: 'iris.csv',
@@ -190,79 +74,108 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     await waitForIngest(stack.url, ownerToken, jobId, 5 * 60_000);
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       loadBefore.push(loadAverage());
-      const samples: Sample[] = [];
-      const deadline = Date.now() + seconds * 1000;
       // Bounded in count as well as time: at most one request a quarter second per user.
-      const maxRequests = Math.ceil(seconds * 4);
+      const loadRun: LoadRun = {
+        url: stack.url,
+        deadline: Date.now() + seconds * 1000,
+        maxRequests: Math.ceil(seconds * 4),
+        samples: [],
+      };
+      const credentials = (i: number) => ({
+        org: stack.org,
+        ...(stack.users[i % stack.users.length] ?? owner),
+      });
       const tokens = await Promise.all(
-        Array.from({ length: uploaders }, (_, i) =>
-          signInToken(stack, stack.users[i % stack.users.length] ?? owner),
-        ),
+        Array.from({ length: uploaders }, (_, i) => signInToken(stack.url, credentials(i))),
       );
+      const arrivals = mulberry32(7919 * (repeat + 1));
       await Promise.all([
         ...Array.from({ length: browsers }, (_, i) =>
-          browser(
-            stack,
-            stack.users[i % stack.users.length] ?? owner,
+          browser(loadRun, credentials(i), {
             jobId,
-            1000 * repeat + i + 1,
-            deadline,
-            maxRequests,
-            samples,
-          ),
+            seed: 1000 * repeat + i + 1,
+            arrivalMs: arrivals() * rampSeconds * 1000,
+            sessionMs: sessionMinutes * 60_000,
+            thinkMs: THINK_MS,
+          }),
         ),
-        ...tokens.map((token) => uploader(stack, token, upload, deadline, maxRequests, samples)),
+        ...tokens.map((token) => uploader(loadRun, token, upload)),
       ]);
-      perRepeat.push(samples);
+      loadAfter.push(loadAverage());
+      perRepeat.push(loadRun.samples);
     }
   } finally {
     await stack.stop();
-    await rm(dir, { recursive: true, force: true });
+    // A trainer of the stack may still be flushing a checkpoint: retry rather than lose the figures.
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 }).catch(
+      (error: unknown) => {
+        cleanup.push(`Scratch folder ${dir} not fully removed: ${String(error)}`);
+      },
+    );
   }
+  const setup = [
+    `Stack: the consortium as \`decenter up\` lays it out, each piece its own process on free ports (Redis, devnet, gateways of Org1-3, executors of Org1 and Org2, validators of Org2 and Org3; no portal: its static files are not under test) with LOGIN_RATE_LIMIT and UPLOAD_RATE_LIMIT raised (all users share 127.0.0.1); load on the ${stack.org} gateway ${stack.url}; one Iris job ingested first so the job pages have content.`,
+    `${String(browsers)} browsing users as people with the portal open: each arrives at a seeded random moment in the first ${String(rampSeconds)} s, signs in once (POST /api/auth/login), checks its session (GET /api/auth/me, as the portal shell does on load), then views pages with the session cookie in the portal's order (jobs list, job page, its trials, nodes, ledger, certificates, again) with ${String(THINK_MS.min / 1000)}-${String(THINK_MS.max / 1000)} s think time (seeded); once its session is ${String(sessionMinutes)} min old it signs out and in again (sessions last SESSION_TTL, 12 h by default: this signs in far more often than people do). A sign-in refused with 503 is retried after its Retry-After.`,
+    `${String(uploaders)} uploading users as the CLI: one sign-in (bearer token), then a loop of a ${String(uploadMiB)} MiB tus upload (creation and data timed apart and together) and its termination.`,
+    `${String(seconds)} s per repeat; each user also stops after ${String(Math.ceil(seconds * 4))} requests. Load average (1/5/15 min) after each repeat: ${loadAfter.map((l) => l.join(' / ')).join('; ')}.`,
+  ];
+  return report({ browsers, uploaders, options, loadBefore, perRepeat, setup: [...setup, ...cleanup] });
+}
+
+/** p95 per endpoint over the requests that succeeded, errors, and sign-ins refused for overload. */
+function report(run: {
+  browsers: number;
+  uploaders: number;
+  options: BenchOptions;
+  loadBefore: number[][];
+  perRepeat: Sample[][];
+  setup: string[];
+}): BenchReport {
+  const { perRepeat } = run;
   const endpoints = [...new Set(perRepeat.flat().map((s) => s.endpoint))].sort();
   const figures: Figure[] = [];
-  const errors: string[] = [];
   for (const endpoint of endpoints) {
     const p95 = perRepeat.map((samples) => {
       const ms = samples.filter((s) => s.endpoint === endpoint && s.ok).map((s) => s.ms);
       return ms.length === 0 ? NaN : quantile(ms, 0.95);
     });
-    const counts = perRepeat.map((samples) => samples.filter((s) => s.endpoint === endpoint).length);
+    const counts = perRepeat.map((samples) => samples.filter((s) => s.endpoint === endpoint && s.ok).length);
     figures.push({
       label: `p95 latency ${endpoint}`,
       unit: 'ms',
       values: p95.filter((x) => Number.isFinite(x)),
-      reference: `requests per repeat: ${counts.join(', ')}`,
+      reference: `answered 2xx per repeat: ${counts.join(', ')}`,
     });
   }
-  const errorCounts = perRepeat.map((samples) => samples.filter((s) => !s.ok).length);
-  for (const sample of perRepeat
-    .flat()
-    .filter((s) => !s.ok)
-    .slice(0, 5)) {
-    errors.push(`${sample.endpoint}: ${sample.detail ?? 'failed'}`);
-  }
+  const failed = (s: Sample) => !s.ok && s.busy !== true;
   const totals = perRepeat.map((samples) => samples.length);
   figures.push({
-    label: 'errors (non-2xx or failed requests)',
+    label: 'errors (non-2xx other than a retried 503, or failed requests)',
     unit: 'count',
-    values: errorCounts,
+    values: perRepeat.map((samples) => samples.filter(failed).length),
     goal: { op: '<=', value: 0 },
     reference: `of ${totals.join(', ')} requests per repeat`,
   });
+  figures.push({
+    label: 'sign-ins refused for overload (503 + Retry-After, retried)',
+    unit: 'count',
+    values: perRepeat.map((samples) => samples.filter((s) => s.busy === true).length),
+    reference: `of ${perRepeat.map((samples) => samples.filter((s) => s.endpoint === 'POST /api/auth/login').length).join(', ')} sign-in requests per repeat`,
+  });
+  const seen = perRepeat
+    .flat()
+    .filter(failed)
+    .slice(0, 5)
+    .map((sample) => `Error seen: ${sample.endpoint}: ${sample.detail ?? 'failed'}`);
   return {
     name: 'load',
-    title: `Load: ${String(browsers)} browsing and ${String(uploaders)} uploading users on the whole stack`,
+    title: `Load: ${String(run.browsers)} browsing and ${String(run.uploaders)} uploading users on the whole stack`,
     startedAt: '',
     seconds: 0,
-    quick: options.quick,
-    repeats: options.repeats,
-    loadBefore,
-    setup: [
-      `Stack: the consortium as \`decenter up\` lays it out, each piece its own process on free ports (Redis, devnet, gateways of Org1-3, executors of Org1 and Org2, validators of Org2 and Org3; no portal: its static files are not under test) with LOGIN_RATE_LIMIT and UPLOAD_RATE_LIMIT raised (all users share 127.0.0.1); load on the ${stack.org} gateway ${stack.url}; one Iris job ingested first so the job pages have content.`,
-      `${String(browsers)} browsing users, each in a loop: sign in, then jobs list, job page, its trials, nodes, ledger, certificates with 0.5-1.5 s think time (seeded); ${String(uploaders)} uploading users, each a loop of a ${String(uploadMiB)} MiB tus upload then its termination. ${String(seconds)} s per repeat; each user also stops after ${String(Math.ceil(seconds * 4))} requests.`,
-      ...errors.map((error) => `Error seen: ${error}`),
-    ],
+    quick: run.options.quick,
+    repeats: run.options.repeats,
+    loadBefore: run.loadBefore,
+    setup: [...run.setup, ...seen],
     figures,
     missing: [],
   };
