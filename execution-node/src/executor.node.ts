@@ -17,12 +17,18 @@ import { DataFetcher } from './data.fetcher';
 import { failureReason } from './executor.errors';
 import { acceptsOrg, capabilitiesOf, type NodeConfig } from './node.config';
 import { fabricIdOfFile } from './node.identity';
-import { GrpcProgressReporter, NO_PROGRESS, type ProgressSink } from './progress.reporter';
+import {
+  GrpcProgressReporter,
+  NO_PROGRESS,
+  progressSignerOf,
+  type ProgressRoutes,
+  type ProgressSink,
+} from './progress.reporter';
 import { writeStatus, type NodeStatus, type TrialStatus } from './status.store';
 import { TrialRunner, type TrialRunnerOptions } from './trial.runner';
 
 /** Chaincode events after which there may be new work. Lease expiries have no event: the poll finds them. */
-const WORK_EVENTS = new Set(['JobCreated', 'TrialFailed']);
+const WORK_EVENTS = new Set(['JobCreated', 'TrialFailed', 'TrialReleased']);
 
 export type Logger = (event: Record<string, unknown>) => void;
 
@@ -47,7 +53,7 @@ export class ExecutorNode {
   private status: NodeStatus;
   private statusWrite: Promise<void> = Promise.resolve();
   private backends: TrainingBackend[];
-  /** Aborted by stop(): running trainers are killed, their trials left to expire or to resume on restart. */
+  /** Aborted by stop(): running trainers are killed and their trials released for other nodes to claim. */
   private readonly shutdown = new AbortController();
   /** Train + validation bytes per manifest hash, so a job's manifest is read once for the size check. */
   private readonly dataBytes = new Map<string, number>();
@@ -90,8 +96,13 @@ export class ExecutorNode {
     await nodes.registerNode(capabilitiesOf(config));
     this.log({ event: 'registered', mspId: principal.mspId, capabilities: capabilitiesOf(config) });
 
-    if (config.progressEndpoint !== undefined) {
-      this.progress = new GrpcProgressReporter(config.progressEndpoint, principal, this.log);
+    const routes: ProgressRoutes = {
+      byMsp: config.progressEndpoints,
+      ...(config.progressEndpoint === undefined ? {} : { default: config.progressEndpoint }),
+    };
+    if (routes.default !== undefined || Object.keys(routes.byMsp).length > 0) {
+      const signer = await progressSignerOf(connection.identity);
+      this.progress = new GrpcProgressReporter(routes, { id: principal.id, signer }, this.log);
     }
     const fetcher = new DataFetcher(
       new LocalDiskBackend(config.storageDir),
@@ -195,8 +206,8 @@ export class ExecutorNode {
   }
 
   /**
-   * Stops claiming and kills running trainers without touching their trials on the ledger: their leases run
-   * out and another node (or this one, restarted, from its checkpoints) finishes them. Then closes the ledger.
+   * Stops claiming, kills running trainers and hands their trials back with ReleaseTrial so that another
+   * node claims them at once (a trial whose release fails is left to its lease). Then closes the ledger.
    */
   async stop(): Promise<void> {
     this.status.state = 'stopping';

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     log({
       event: 'stopping',
       signal,
-      note: 'running trials finish first; send the signal again to exit now',
+      note: 'running trials are stopped and released for other nodes; send the signal again to exit now',
     });
     node.stop().then(
       () => process.exit(0),

@@ -53,6 +53,7 @@ describe('TrialRunner', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'runner-'));
     ledger = {
       renewLease: jest.fn<Promise<unknown>, [string, string]>(() => Promise.resolve()),
+      releaseTrial: jest.fn<Promise<unknown>, [string, string, string]>(() => Promise.resolve()),
       failTrial: jest.fn<Promise<unknown>, [string, string, string]>(() => Promise.resolve()),
       commitCandidate: jest.fn<Promise<unknown>, Parameters<TrialLedgerPort['commitCandidate']>>(() =>
         Promise.resolve(),
@@ -118,7 +119,22 @@ describe('TrialRunner', () => {
     );
   });
 
-  it('touches nothing on the ledger when the node is stopping', async () => {
+  it('releases the trial when the node is stopping, and records neither a failure nor a candidate', async () => {
+    const stop = new AbortController();
+    stop.abort();
+    const outcome = await runner(fetcherWith(SPEC, () => Promise.resolve(path.join(dir, 'x')))).run(
+      JOB,
+      TRIAL,
+      stop.signal,
+    );
+    expect(outcome).toBe('released');
+    expect(ledger.releaseTrial).toHaveBeenCalledWith('j1', 't000', expect.stringContaining('was stopped'));
+    expect(ledger.failTrial).not.toHaveBeenCalled();
+    expect(ledger.commitCandidate).not.toHaveBeenCalled();
+  });
+
+  it('leaves a stopped trial to its lease when the ledger cannot take the release', async () => {
+    ledger.releaseTrial.mockRejectedValue(new LedgerUnavailableError('peer down'));
     const stop = new AbortController();
     stop.abort();
     const outcome = await runner(fetcherWith(SPEC, () => Promise.resolve(path.join(dir, 'x')))).run(
@@ -128,6 +144,5 @@ describe('TrialRunner', () => {
     );
     expect(outcome).toBe('abandoned');
     expect(ledger.failTrial).not.toHaveBeenCalled();
-    expect(ledger.commitCandidate).not.toHaveBeenCalled();
   });
 });

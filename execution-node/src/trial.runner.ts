@@ -32,6 +32,7 @@ import type { TrainerResult, TrialInput } from './trainer.protocol';
 /** The trial transactions a runner sends; JobsClient provides them. */
 export interface TrialLedgerPort {
   renewLease(jobId: string, trialId: string): Promise<unknown>;
+  releaseTrial(jobId: string, trialId: string, reason: string): Promise<unknown>;
   failTrial(jobId: string, trialId: string, reason: string): Promise<unknown>;
   commitCandidate(jobId: string, trialId: string, request: CommitCandidateRequest): Promise<unknown>;
 }
@@ -55,7 +56,10 @@ export interface TrialRunnerOptions {
   log: (event: Record<string, unknown>) => void;
 }
 
-export type TrialOutcome = 'committed' | 'failed' | 'lost' | 'abandoned';
+export type TrialOutcome = 'committed' | 'failed' | 'lost' | 'abandoned' | 'released';
+
+/** Handing a trial back at shutdown must not hold the node up for long: the lease is the fallback. */
+const RELEASE_RETRY: ConflictRetryOptions = { attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
 
 /** A finished run is worth waiting for: settling rides out conflicts and a peer restart (about a minute). */
 const SETTLE_RETRY: ConflictRetryOptions = { attempts: 14, retryUnavailable: true };
@@ -104,8 +108,10 @@ export class TrialRunner {
   constructor(private readonly options: TrialRunnerOptions) {}
 
   /**
-   * `signal` aborts the trial when the node shuts down: the trainer is killed and the ledger left alone, so
-   * the trial's lease runs out (or this node reclaims it on restart and resumes from its checkpoint).
+   * `signal` aborts the trial when the node shuts down: the trainer is killed and the trial handed back
+   * with ReleaseTrial, so another node claims it at once instead of waiting out the lease. Should the
+   * release not go through (ledger down), the lease runs out, or this node reclaims the trial on restart
+   * and resumes from its checkpoint.
    */
   async run(job: JobRecord, trial: TrialRecord, signal?: AbortSignal): Promise<TrialOutcome> {
     const { options } = this;
@@ -258,6 +264,11 @@ export class TrialRunner {
     } catch (error) {
       const outcome = halted();
       if (outcome === 'lost') await rm(trialDir, { recursive: true, force: true });
+      if (outcome === 'abandoned') {
+        // Stop renewing first: a renewal racing the release would only make it conflict.
+        await renewer.stop();
+        return await this.release(job, trial, trialDir);
+      }
       if (outcome !== undefined) return outcome;
       if (error instanceof LedgerError) {
         // The ledger could not be reached or refused the commit: nothing to record; the lease expires.
@@ -295,6 +306,35 @@ export class TrialRunner {
       await renewer.stop();
       options.onStatus(undefined);
     }
+  }
+
+  /** Hands a trial this node stops working on back to OPEN; 'abandoned' (left to its lease) if it cannot. */
+  private async release(job: JobRecord, trial: TrialRecord, trialDir: string): Promise<TrialOutcome> {
+    const { options } = this;
+    try {
+      await retryOnConflict(
+        () =>
+          options.ledger.releaseTrial(
+            job.jobId,
+            trial.trialId,
+            `the execution node ${options.principal.mspId} holding it was stopped`,
+          ),
+        RELEASE_RETRY,
+      );
+    } catch (error) {
+      options.log({
+        event: 'trial-not-released',
+        jobId: job.jobId,
+        trialId: trial.trialId,
+        error: failureReason(error),
+        note: 'another node claims it once its lease runs out',
+      });
+      return 'abandoned';
+    }
+    options.log({ event: 'trial-released', jobId: job.jobId, trialId: trial.trialId });
+    // Another node trains it from the start now; this node's checkpoints of it are of no further use.
+    await rm(trialDir, { recursive: true, force: true });
+    return 'released';
   }
 
   /**

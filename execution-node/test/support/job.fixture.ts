@@ -64,6 +64,8 @@ export interface CreateJobOptions {
   stride?: number;
   /** Changes a byte of the stored train data after the manifest recorded its digest, before CreateJob. */
   tamper?: boolean;
+  /** A pre-trained model's files (model.json and weights), stored as the gateway does: `pretrained/<name>`. */
+  pretrained?: Record<string, Buffer>;
 }
 
 /**
@@ -90,8 +92,8 @@ export async function createStoredJob(
   const specJson = canonicalJson(options.spec);
   const store = (
     name: string,
-    text: string,
-    role: 'train' | 'validation' | 'holdout' | 'spec',
+    text: string | Buffer,
+    role: 'train' | 'validation' | 'holdout' | 'spec' | 'pretrained',
     policy: ReadPolicy,
   ) =>
     storeObject(backend, BUCKET, prefix, name, Readable.from([Buffer.from(text)]), {
@@ -107,6 +109,9 @@ export async function createStoredJob(
     await store('data/validation.csv', splits.validation, 'validation', nodes),
     await store('data/holdout.csv', splits.holdout, 'holdout', sealed),
   ];
+  for (const [name, bytes] of Object.entries(options.pretrained ?? {})) {
+    objects.push(await store(`pretrained/${name}`, bytes, 'pretrained', nodes));
+  }
   const manifest = buildManifest({
     jobId: options.jobId,
     objects,
