@@ -1,11 +1,24 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
-import { canonicalJson, ROLES } from '@decenter/core';
+import {
+  canonicalJson,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_SHARD_SIZE,
+  ROLES,
+  type ManifestObject,
+} from '@decenter/core';
 import type { CertificatesClient, JobRecord, JobsClient } from '@decenter/ledger';
-import { hashArtifacts, type EpochProgress } from '@decenter/ml';
-import type { Principal, ReadPolicy, StorageBackend } from '@decenter/storage';
+import { hashArtifacts, MODEL_JSON, type EpochProgress } from '@decenter/ml';
+import {
+  buildManifest,
+  manifestBytes,
+  storeObject,
+  type Principal,
+  type ReadPolicy,
+  type StorageBackend,
+} from '@decenter/storage';
 
 import { modelDirOf } from './candidate.verifier';
 import {
@@ -27,6 +40,9 @@ export interface JobPublisherOptions {
   workDir: string;
   log: (event: Record<string, unknown>) => void;
 }
+
+/** The manifest written beside a published model: `models/<trialId>/metadata.json`. */
+export const MODEL_METADATA = 'metadata.json';
 
 export function safeSegment(value: string): string {
   return value.replace(/[^A-Za-z0-9._-]/g, '_');
@@ -95,7 +111,10 @@ export class JobPublisher {
     log({ event: 'published', jobId: job.jobId, winner: winner.trialId });
   }
 
-  /** Copies the winner's model to `<job>/models/<trialId>/`, after checking it is the committed one. */
+  /**
+   * Copies the winner's model to `<job>/models/<trialId>/` (model.json, weights.bin, encoding.json), after
+   * checking it is the committed one, with `metadata.json` beside it: their manifest, with digests.
+   */
   private async copyModel(
     job: JobRecord,
     location: StorageLocation,
@@ -114,15 +133,36 @@ export class JobPublisher {
       );
     }
     const policy: ReadPolicy = { owner: job.owner, readers: [{ kind: 'org', mspId: job.owner.mspId }] };
-    for (const file of files.filter((f) => f.startsWith('model/'))) {
-      const name = file.slice('model/'.length);
-      await this.put(
-        location.bucket,
-        `${location.prefix}/models/${segment}/${name}`,
-        await readFile(path.join(modelDir, ...name.split('/'))),
-        policy,
+    const folder = `${location.prefix}/models/${segment}`;
+    // model.json first: a download that names no file gets the manifest's first model object.
+    const names = files
+      .filter((f) => f.startsWith('model/'))
+      .map((f) => f.slice('model/'.length))
+      .sort((a, b) => Number(b === MODEL_JSON) - Number(a === MODEL_JSON) || a.localeCompare(b));
+    const objects: ManifestObject[] = [];
+    for (const name of names) {
+      const file = path.join(modelDir, ...name.split('/'));
+      // Stored at models/<trialId>/<name> as before, digests computed while it is written.
+      objects.push(
+        await storeObject(this.options.storage, location.bucket, folder, name, file, {
+          role: 'model',
+          policy,
+          size: (await stat(file)).size,
+          contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        }),
       );
     }
+    // The manifest of the published model (the format of the job's metadata.json), so a download can
+    // verify every part's Merkle digest. Built from the ledger's finalization time, every validator
+    // writes the same bytes.
+    const manifest = buildManifest({
+      jobId: job.jobId,
+      objects,
+      blockSize: DEFAULT_BLOCK_SIZE,
+      shardSize: DEFAULT_SHARD_SIZE,
+      createdAt: job.outcome?.finalizedAt ?? job.updatedAt,
+    });
+    await this.put(location.bucket, `${folder}/${MODEL_METADATA}`, manifestBytes(manifest), policy);
   }
 
   private async readCurve(location: StorageLocation, trialId: string): Promise<EpochProgress[]> {

@@ -46,6 +46,8 @@ export interface StoredJobOptions {
   validation: { validatorOrgs: string[]; quorum: number; tolerance: number };
   /** Milliseconds from now to the training deadline (default an hour). */
   trainingMs?: number;
+  /** A pre-trained model's files (model.json and weights), stored as the gateway does: `pretrained/<name>`. */
+  pretrained?: Record<string, Buffer>;
 }
 
 /** Stores a job's data the way the gateway's ingest does and records it with CreateJob. */
@@ -69,8 +71,8 @@ export async function createStoredJob(
   const specJson = canonicalJson(options.spec);
   const store = (
     name: string,
-    text: string,
-    role: 'train' | 'validation' | 'holdout' | 'spec',
+    text: string | Buffer,
+    role: 'train' | 'validation' | 'holdout' | 'spec' | 'pretrained',
     policy: ReadPolicy,
   ) =>
     storeObject(backend, BUCKET, prefix, name, Readable.from([Buffer.from(text)]), {
@@ -86,6 +88,9 @@ export async function createStoredJob(
     await store('data/validation.csv', splits.validation, 'validation', nodes),
     await store('data/holdout.csv', splits.holdout, 'holdout', sealed),
   ];
+  for (const [name, bytes] of Object.entries(options.pretrained ?? {})) {
+    objects.push(await store(`pretrained/${name}`, bytes, 'pretrained', nodes));
+  }
   const manifest = buildManifest({
     jobId: options.jobId,
     objects,
