@@ -14,7 +14,7 @@ import {
 import { SessionRepository, type SessionUser } from '../repositories/session.repository';
 import { AuditRepository } from '../repositories/audit.repository';
 import { KdfLimiter } from './kdf-limiter';
-import { generatePassword, hashPassword, verifyPassword } from './password';
+import { generatePassword, hasDefaultCost, hashPassword, verifyPassword } from './password';
 
 export interface LoginResult {
   token: string;
@@ -100,6 +100,7 @@ export class AuthService implements OnModuleInit {
         hint: 'Ask an admin to enroll this user with the org CA and restart the gateway.',
       });
     }
+    await this.upgradeHash(username, password, record.password);
     const token = randomBytes(32).toString('base64url');
     const user: SessionUser = {
       username,
@@ -113,6 +114,29 @@ export class AuthService implements OnModuleInit {
     await this.sessions.create(token, user, this.config.sessionTtlSeconds);
     await this.audit.record({ action: 'login', actor: `${org}/${username}`, outcome: 'ok' });
     return { token, user };
+  }
+
+  /**
+   * Re-hashes a password stored with other scrypt parameters (e.g. N=2^17, p=1 from before) with today's,
+   * once, while the password is at hand: each later sign-in then costs what the defaults cost. Best
+   * effort: a full queue or an unwritable users.json only postpones it to the next sign-in.
+   */
+  private async upgradeHash(username: string, password: string, stored: PasswordHash): Promise<void> {
+    if (hasDefaultCost(stored)) return;
+    try {
+      const upgraded = await this.kdf.run(() => hashPassword(password));
+      await this.accounts.updateUsers((file) => ({
+        ...file,
+        // Only if the hash is still the one just verified: a password change in between wins.
+        users: file.users.map((u) =>
+          u.username === username && u.password.hash === stored.hash ? { ...u, password: upgraded } : u,
+        ),
+      }));
+    } catch (error) {
+      this.logger.warn(
+        `The password hash of ${username} keeps its old parameters for now: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   /** Changes the signed-in user's password; the initial one (if any) is forgotten. */

@@ -40,6 +40,16 @@ function derive(password: string, salt: Buffer, params: Omit<PasswordHash, 'algo
   });
 }
 
+/** True when `stored` was derived with today's default parameters (else it is re-hashed at the next sign-in). */
+export function hasDefaultCost(stored: PasswordHash): boolean {
+  return (
+    stored.N === DEFAULTS.N &&
+    stored.r === DEFAULTS.r &&
+    stored.p === DEFAULTS.p &&
+    stored.keyLength === DEFAULTS.keyLength
+  );
+}
+
 export async function hashPassword(
   password: string,
   params: Partial<ScryptCost> = {},
