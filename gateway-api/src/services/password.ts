@@ -24,7 +24,7 @@ export function meetsOwaspMinimum(cost: ScryptCost): boolean {
  * N=2^14, r=8, p=5: one of OWASP's equivalent settings. Measured on this project's 2-core machine it
  * takes about half the CPU time of N=2^17, p=1 (its 128 MiB working set misses every cache; 16 MiB
  * does much less), and a sign-in holds 16 MiB instead of 128 MiB, so a burst cannot exhaust memory.
- * Hashes stored with other parameters keep verifying with their own.
+ * Hashes stored with other parameters verify with their own and are re-hashed at the next sign-in.
  */
 const DEFAULTS = { N: 2 ** 14, r: 8, p: 5, keyLength: 64 } as const;
 const MAX_MEMORY = 256 * 1024 * 1024;
