@@ -46,6 +46,7 @@ describe('parseNodeConfigFile', () => {
           offers: { memoryMiB: 1 },
           extra: 1,
           progressEndpoint: 'nope',
+          progressEndpoints: { Org1MSP: 'no port', 'bad msp!': '127.0.0.1:1' },
         },
         'node.json',
       );
@@ -59,6 +60,8 @@ describe('parseNodeConfigFile', () => {
       'accepts.maxDataBytes',
       'offers.memoryMiB',
       'progressEndpoint',
+      'progressEndpoints.Org1MSP',
+      'progressEndpoints.bad msp!',
       '(root)',
     ]) {
       expect(message).toContain(field);
@@ -82,6 +85,7 @@ describe('resolveNodeConfig', () => {
         accepts: { orgs: ['Org2'], maxModelParameters: 1000 },
         concurrency: 2,
         storageDir: 'store',
+        progressEndpoints: { Org1MSP: '127.0.0.1:50151', Org2MSP: '127.0.0.1:50152' },
       }),
     );
     const config = await resolveNodeConfig(
@@ -98,6 +102,7 @@ describe('resolveNodeConfig', () => {
       storageDir: path.join(dir, 'home', 'store'),
       concurrency: 3,
       progressEndpoint: '127.0.0.1:50151',
+      progressEndpoints: { Org1MSP: '127.0.0.1:50151', Org2MSP: '127.0.0.1:50152' },
       accepts: { orgs: ['Org2'], maxModelParameters: 1000, backends: ['wasm', 'cpu'] },
     });
     expect(capabilitiesOf(config)).toMatchObject({

@@ -38,7 +38,14 @@ export const nodeConfigFileSchema = z.strictObject({
   concurrency: z.int().min(1).max(64).default(1),
   /** Folder of the local object store (the gateway's STORAGE_DIR); `$DECENTER_HOME/storage` by default. */
   storageDir: z.string().min(1).optional(),
-  /** The gateway's progress gRPC endpoint; progress is not reported when left out. */
+  /**
+   * Progress of a job goes to the gateway of the job owner's org, so the owner sees every node's curves:
+   * MSP ID -> that gateway's progress gRPC endpoint, e.g. {"Org1MSP": "127.0.0.1:50151"}.
+   */
+  progressEndpoints: z
+    .record(z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected an MSP ID'), hostPort)
+    .optional(),
+  /** The progress endpoint for owners' orgs `progressEndpoints` does not name; none: not reported. */
   progressEndpoint: hostPort.optional(),
   /** How often open jobs are scanned for free or expired trials, besides following events. */
   pollSeconds: z.number().min(0.2).max(3600).default(10),
@@ -71,6 +78,8 @@ export interface NodeConfig {
     backends: TrainingBackend[];
   };
   offers: { cores: number; memoryMiB: number };
+  /** Progress endpoint per job owner MSP ID; `progressEndpoint` for the orgs it does not name. */
+  progressEndpoints: Record<string, string>;
   progressEndpoint?: string;
   pollMs: number;
   leaseRenewFraction: number;
@@ -200,6 +209,7 @@ export async function resolveNodeConfig(
       cores: file.offers.cores ?? cpus().length,
       memoryMiB: Math.min(file.offers.memoryMiB, Math.floor(totalmem() / 1024 / 1024)),
     },
+    progressEndpoints: file.progressEndpoints ?? {},
     ...(progressEndpoint === undefined ? {} : { progressEndpoint }),
     pollMs: Math.round(file.pollSeconds * 1000),
     leaseRenewFraction: file.leaseRenewFraction,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { verify, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,13 @@ import path from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
 import { createConsortium, startDevnet, type RunningDevnet } from '@decenter/devnet';
-import { loadProgressService, type EpochProgress } from '@decenter/proto';
+import {
+  decodeEpochProgress,
+  loadProgressService,
+  progressSigningBytes,
+  type EpochProgress,
+  type SignedProgress,
+} from '@decenter/proto';
 import { JobsClient, LedgerConnection, loadNetworkConfig, type TrialRecord } from '@decenter/ledger';
 import { hashArtifacts, MODEL_JSON, WEIGHTS_BIN } from '@decenter/ml';
 
@@ -20,14 +27,23 @@ jest.setTimeout(150_000);
 const REPO = path.join(__dirname, '..', '..');
 const NODE_CONFIG = { concurrency: 2, pollSeconds: 1, leaseRenewFraction: 0.3, offers: { memoryMiB: 512 } };
 
-/** A stand-in for the gateway's progress service: records what the nodes report. */
+/**
+ * A stand-in for an org's gateway progress service: records what the nodes report, once the signature
+ * checks out with the certificate sent along (the gateway's own checks are tested in gateway-api).
+ */
 async function startProgressServer(
   received: EpochProgress[],
 ): Promise<{ server: grpc.Server; endpoint: string }> {
   const server = new grpc.Server();
   server.addService(loadProgressService().service, {
-    Report: (call: grpc.ServerUnaryCall<EpochProgress, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      received.push(call.request);
+    Report: (call: grpc.ServerUnaryCall<SignedProgress, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const { report, certificate, signature } = call.request;
+      const key = new X509Certificate(Buffer.from(certificate)).publicKey;
+      if (!verify('sha256', progressSigningBytes(report), key, signature)) {
+        callback({ code: grpc.status.UNAUTHENTICATED, details: 'bad signature' });
+        return;
+      }
+      received.push(decodeEpochProgress(report));
       callback(null, { accepted: 1 });
     },
     Stream: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
@@ -50,8 +66,10 @@ describe('execution nodes on the devnet', () => {
   let jobs: JobsClient;
   let owner: { mspId: string; id: string };
   const executors: ExecutorProcess[] = [];
+  /** What the owner's (Org1's) gateway received, and what Org2's gateway received. */
   const progress: EpochProgress[] = [];
-  let progressServer: grpc.Server | undefined;
+  const org2Progress: EpochProgress[] = [];
+  const progressServers: grpc.Server[] = [];
 
   beforeAll(async () => {
     // The nodes run as real processes from built code; the peer runs the real chaincode.
@@ -67,8 +85,13 @@ describe('execution nodes on the devnet', () => {
     jobs = new JobsClient(connection);
     owner = { mspId: connection.identity.mspId, id: await fabricIdOfFile(connection.identity.cert) };
     const gateway = await startProgressServer(progress);
-    progressServer = gateway.server;
-    const config = { ...NODE_CONFIG, progressEndpoint: gateway.endpoint };
+    const org2Gateway = await startProgressServer(org2Progress);
+    progressServers.push(gateway.server, org2Gateway.server);
+    // Each node sends a job's progress to the gateway of the job owner's org.
+    const config = {
+      ...NODE_CONFIG,
+      progressEndpoints: { Org1MSP: gateway.endpoint, Org2MSP: org2Gateway.endpoint },
+    };
     executors.push(await startExecutor(home, 'Org1/executor1', config));
     executors.push(await startExecutor(home, 'Org2/executor1', config));
     await waitFor(
@@ -85,7 +108,7 @@ describe('execution nodes on the devnet', () => {
   afterAll(async () => {
     await Promise.all(executors.map((e) => stopExecutor(e)));
     connection?.close();
-    progressServer?.forceShutdown();
+    for (const server of progressServers) server.forceShutdown();
     await devnet?.stop();
     if (home !== '') await rm(home, { recursive: true, force: true });
   });
@@ -184,13 +207,17 @@ describe('execution nodes on the devnet', () => {
         `local://${BUCKET}/jobs/${good.jobId}/candidates/${candidate.trialId}/model/`,
       );
     }
-    // Every epoch of every trial was reported to the gateway as it trained.
+    // Every epoch of every trial, by the nodes of both orgs, was reported to the owner's gateway as it trained.
     const reported = progress
       .filter((p) => p.jobId === good.jobId)
       .map((p) => `${p.trialId}@${p.epoch}/${p.epochs}`);
     expect(reported.sort()).toEqual(
       ['t000', 't001', 't002', 't003'].flatMap((t) => [1, 2, 3].map((e) => `${t}@${e}/3`)),
     );
+    expect(new Set(progress.filter((p) => p.jobId === good.jobId).map((p) => p.nodeMspId))).toEqual(
+      new Set(['Org1MSP', 'Org2MSP']),
+    );
+    expect(org2Progress.filter((p) => p.jobId === good.jobId)).toEqual([]);
     expect(progress.find((p) => p.jobId === good.jobId)?.metrics).toEqual(
       expect.objectContaining({ loss: expect.any(Number) as number, accuracy: expect.any(Number) as number }),
     );

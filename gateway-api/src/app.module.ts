@@ -20,6 +20,7 @@ import { AccountsRepository } from './repositories/accounts.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { DatasetRepository } from './repositories/dataset.repository';
 import { LedgerRepository } from './repositories/ledger.repository';
+import { MspRepository } from './repositories/msp.repository';
 import { ProgressGrpcRepository } from './repositories/progress-grpc.repository';
 import { QueueRepository } from './repositories/queue.repository';
 import { RedisRepository } from './repositories/redis.repository';
@@ -36,6 +37,7 @@ import { JobService } from './services/job.service';
 import { JobViewService } from './services/job-view.service';
 import { LedgerViewService } from './services/ledger-view.service';
 import { MetricsService } from './services/metrics.service';
+import { ProgressAuthService } from './services/progress-auth.service';
 import { QueueName } from './services/queue.constants';
 import { UploadService } from './services/upload.service';
 import { IngestProcessor } from './workers/ingest.processor';
@@ -45,6 +47,7 @@ const repositories = [
   AuditRepository,
   DatasetRepository,
   LedgerRepository,
+  MspRepository,
   ProgressGrpcRepository,
   QueueRepository,
   RedisRepository,
@@ -63,6 +66,7 @@ const services = [
   JobViewService,
   LedgerViewService,
   MetricsService,
+  ProgressAuthService,
   UploadService,
 ];
 

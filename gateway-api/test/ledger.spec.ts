@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
-import { loadProgressService } from '@decenter/proto';
+import { JobsClient, LedgerConnection, loadNetworkConfig, NodesClient } from '@decenter/ledger';
+import { loadProgressService, signProgress, type SignedProgress } from '@decenter/proto';
 import type { RunningDevnet } from '@decenter/devnet';
 
 import { ProgressGrpcRepository } from '../src/repositories/progress-grpc.repository';
 import { irisSpec } from './support/specs';
+import { progressSignerOf, reportOf } from './support/progress-signing';
 import { merkleDigest, removeHome, signIn, startGateway, type Gateway } from './support/gateway-harness';
 import { startConsortium } from './support/devnet';
 import { startRedis, type RedisServer } from './support/redis-server';
@@ -57,7 +59,11 @@ describe('gateway against the devnet and the real chaincode', () => {
     const submitted = await fetch(`${org1.url}/api/jobs`, {
       method: 'POST',
       headers: authed(user1),
-      body: JSON.stringify({ spec: irisSpec(), uploads: { data: [created.id] } }),
+      // Two trials: the progress test has a node of each of two orgs claim one.
+      body: JSON.stringify({
+        spec: irisSpec({ search: { learningRate: [0.001, 0.01] } }),
+        uploads: { data: [created.id] },
+      }),
     });
     expect(submitted.status).toBe(202);
     jobId = ((await submitted.json()) as { jobId: string }).jobId;
@@ -126,39 +132,61 @@ describe('gateway against the devnet and the real chaincode', () => {
     expect(missing.status).toBe(404);
   });
 
-  it('relays node progress (gRPC) and ledger events to the SSE stream, then cancels the job', async () => {
+  /** `ORG/USER` registers as an execution node and claims the job's first free trial on the ledger. */
+  async function claimAs(name: string): Promise<string> {
+    const config = await loadNetworkConfig(path.join(home, 'network.json'));
+    const connection = await LedgerConnection.open({ config, identity: name });
+    try {
+      await new NodesClient(connection).registerNode({ cores: 1, memoryMiB: 512, backends: ['wasm'] });
+      return (await new JobsClient(connection).claimTrial(jobId)).result.trialId;
+    } finally {
+      connection.close();
+    }
+  }
+
+  it("relays the signed progress of both orgs' nodes (gRPC) and ledger events to the SSE stream, then cancels the job", async () => {
+    // The claims are on the ledger before the stream opens, so their events are not waited for below.
+    const org1Trial = await claimAs('Org1/executor1');
+    const org2Trial = await claimAs('Org2/executor1');
+    const org1Executor = await progressSignerOf(home, 'Org1/executor1');
+    const org2Executor = await progressSignerOf(home, 'Org2/executor1');
     const events = await openEvents(`${org1.url}/api/jobs/${jobId}/events`, user1);
     try {
       expect(events.status).toBe(200);
-      expect((await events.nextOf('job')).data).toMatchObject({ jobId, status: 'OPEN' });
+      expect((await events.nextOf('job')).data).toMatchObject({ jobId });
 
       const { Client } = loadProgressService();
       const grpcPort = org1.app.get(ProgressGrpcRepository).port;
       const client = new Client(`127.0.0.1:${String(grpcPort)}`, grpc.credentials.createInsecure());
-      try {
-        await new Promise((resolve, reject) => {
-          client.Report(
-            {
-              jobId,
-              trialId: 't-000',
-              epoch: 1,
-              epochs: 2,
-              metrics: { loss: 0.9, accuracy: 0.6 },
-              nodeMspId: 'Org1MSP',
-              nodeId: 'executor1',
-              timestamp: new Date().toISOString(),
-            },
-            { deadline: Date.now() + 5000 },
-            (error, ack) => {
-              if (error) reject(error);
-              else resolve(ack);
-            },
-          );
+      const send = (signed: SignedProgress) =>
+        new Promise((resolve, reject) => {
+          client.Report(signed, { deadline: Date.now() + 5000 }, (error, ack) => {
+            if (error) reject(error);
+            else resolve(ack);
+          });
         });
+      try {
+        // The gateway reads the claims from the ledger: a node reporting another node's trial is refused.
+        await expect(
+          send(await signProgress(reportOf(org1Executor, jobId, org2Trial), org1Executor)),
+        ).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+        await send(await signProgress(reportOf(org1Executor, jobId, org1Trial), org1Executor));
+        await send(await signProgress(reportOf(org2Executor, jobId, org2Trial), org2Executor));
       } finally {
         client.close();
       }
-      expect((await events.nextOf('progress')).data).toMatchObject({ jobId, trialId: 't-000', epoch: 1 });
+      expect((await events.nextOf('progress')).data).toMatchObject({
+        jobId,
+        trialId: org1Trial,
+        nodeMspId: 'Org1MSP',
+        epoch: 1,
+      });
+      expect((await events.nextOf('progress')).data).toMatchObject({
+        jobId,
+        trialId: org2Trial,
+        nodeMspId: 'Org2MSP',
+        epoch: 1,
+      });
 
       const cancelled = await fetch(`${org1.url}/api/jobs/${jobId}/cancel`, {
         method: 'POST',
@@ -167,7 +195,10 @@ describe('gateway against the devnet and the real chaincode', () => {
       });
       expect(cancelled.status).toBe(200);
       expect(((await cancelled.json()) as { status: string }).status).toBe('CANCELLED');
-      const ledgerEvent = await events.nextOf('ledger', 20_000);
+      // Other ledger events of the job (its trials' claims) may still be on their way: skip them.
+      let ledgerEvent = await events.nextOf('ledger', 20_000);
+      while ((ledgerEvent.data as { name?: string }).name !== 'JobCancelled')
+        ledgerEvent = await events.nextOf('ledger', 20_000);
       expect(ledgerEvent.data).toMatchObject({ name: 'JobCancelled' });
     } finally {
       events.close();

@@ -27,7 +27,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { concat, from, map, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 
 import { ErrorDto } from '../dtos/auth.dto';
 import {
@@ -128,7 +128,11 @@ export class JobController {
   }
 
   @Sse(':id/events')
-  @ApiOperation({ summary: 'Server-sent events: ledger events of the job and training progress from nodes' })
+  @ApiOperation({
+    summary: 'Server-sent events: ledger events of the job and training progress from nodes',
+    description:
+      'Events `job` (snapshot first), `ledger`, `progress` and `ingest`; a `: keep-alive` comment every 15 s keeps idle streams open through proxies.',
+  })
   @ApiProduces('text/event-stream')
   async eventStream(
     @CurrentUser() user: SessionUser,
@@ -137,12 +141,7 @@ export class JobController {
     // Who may follow a job is who may read it on the ledger.
     const job = await this.jobs.get(user, id);
     const snapshot: MessageEvent = { type: 'job', data: job };
-    return concat(
-      from([snapshot]),
-      this.events
-        .stream(job.jobId)
-        .pipe(map((event): MessageEvent => ({ type: event.type, data: event.data }))),
-    );
+    return this.events.sse(job.jobId, snapshot);
   }
 
   @Get(':id/model')

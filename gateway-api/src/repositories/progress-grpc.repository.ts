@@ -1,25 +1,34 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
-import { loadProgressService, type EpochProgress, type ProgressServiceHandlers } from '@decenter/proto';
+import { loadProgressService, type ProgressServiceHandlers, type SignedProgress } from '@decenter/proto';
 
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
+import type { ProgressRefusal } from '../services/progress-auth.service';
 
-/** Checks a report at the edge; returns what is wrong with it, or undefined. */
-export function progressProblem(progress: EpochProgress): string | undefined {
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(progress.jobId)) return 'job_id must be a job id';
-  if (progress.trialId.length === 0 || progress.trialId.length > 128)
-    return 'trial_id must be 1-128 characters';
-  if (progress.epoch < 1 || (progress.epochs > 0 && progress.epoch > progress.epochs))
-    return 'epoch out of range';
-  const names = Object.keys(progress.metrics);
-  if (names.length > 64 || names.some((name) => name.length > 64)) return 'too many or too long metric names';
-  if (Object.values(progress.metrics).some((value) => !Number.isFinite(value)))
-    return 'metrics must be finite';
-  return undefined;
+const STATUS: Record<ProgressRefusal, grpc.status> = {
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+};
+
+/** Handles one signed report; throws an error with a `refusal` to answer with that gRPC status. */
+export type ProgressHandler = (signed: SignedProgress) => Promise<void>;
+
+function serviceError(error: unknown): grpc.ServiceError {
+  const refusal = (error as { refusal?: unknown }).refusal;
+  const code =
+    typeof refusal === 'string' && refusal in STATUS
+      ? STATUS[refusal as ProgressRefusal]
+      : grpc.status.INTERNAL;
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = (error as { hint?: unknown }).hint;
+  const details = typeof hint === 'string' ? `${message}. ${hint}` : message;
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
-/** The gRPC server execution nodes report epoch progress to (proto/decenter/progress.proto). */
+/** The gRPC server execution nodes report signed epoch progress to (proto/decenter/progress.proto). */
 @Injectable()
 export class ProgressGrpcRepository implements OnModuleDestroy {
   private readonly logger = new Logger(ProgressGrpcRepository.name);
@@ -27,39 +36,51 @@ export class ProgressGrpcRepository implements OnModuleDestroy {
   /** The port actually bound (GRPC_PORT, or the one the OS chose for 0). */
   port = 0;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(@Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'host' | 'grpcPort'>) {}
 
-  async start(onProgress: (progress: EpochProgress) => void): Promise<number> {
+  async start(onReport: ProgressHandler): Promise<number> {
     const { service } = loadProgressService();
-    const accept = (progress: EpochProgress): grpc.ServiceError | undefined => {
-      const problem = progressProblem(progress);
-      if (problem === undefined) {
-        onProgress(progress);
-        return undefined;
-      }
-      return Object.assign(new Error(`Invalid progress report: ${problem}`), {
-        code: grpc.status.INVALID_ARGUMENT,
-        details: problem,
-        metadata: new grpc.Metadata(),
-      });
+    const refused = (error: unknown): grpc.ServiceError => {
+      const answer = serviceError(error);
+      if (answer.code === grpc.status.INTERNAL)
+        this.logger.error(`Progress report failed: ${answer.message}`);
+      else this.logger.warn(`Progress report refused: ${answer.message}`);
+      return answer;
     };
     const handlers: ProgressServiceHandlers = {
       Report: (call, callback) => {
-        const error = accept(call.request);
-        if (error === undefined) callback(null, { accepted: 1 });
-        else callback(error);
+        onReport(call.request).then(
+          () => {
+            callback(null, { accepted: 1 });
+          },
+          (error: unknown) => {
+            callback(refused(error));
+          },
+        );
       },
       Stream: (call, callback) => {
         let accepted = 0;
-        let failed: grpc.ServiceError | undefined;
-        call.on('data', (progress: EpochProgress) => {
-          const error = accept(progress);
-          if (error === undefined) accepted += 1;
-          else failed ??= error;
+        let answered = false;
+        // Reports of one stream are checked in order; the first refusal ends the call.
+        let chain = Promise.resolve();
+        call.on('data', (signed: SignedProgress) => {
+          chain = chain.then(async () => {
+            if (answered) return;
+            try {
+              await onReport(signed);
+              accepted += 1;
+            } catch (error) {
+              answered = true;
+              callback(refused(error));
+            }
+          });
         });
         call.on('end', () => {
-          if (failed === undefined) callback(null, { accepted });
-          else callback(failed);
+          void chain.then(() => {
+            if (answered) return;
+            answered = true;
+            callback(null, { accepted });
+          });
         });
       },
     };

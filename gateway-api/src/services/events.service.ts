@@ -1,14 +1,32 @@
 import { EventEmitter } from 'node:events';
 
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type MessageEvent, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EpochProgress } from '@decenter/proto';
 import type { LedgerEvent } from '@decenter/ledger';
-import { Observable } from 'rxjs';
+import { concat, interval, map, merge, Observable, of } from 'rxjs';
 
 import { ProgressGrpcRepository } from '../repositories/progress-grpc.repository';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AccountsRepository } from '../repositories/accounts.repository';
 import { MetricsService } from './metrics.service';
+import { ProgressAuthService } from './progress-auth.service';
+
+/**
+ * Proxies and load balancers commonly close a connection after 30-60 s without a byte; a comment line
+ * every 15 s keeps an idle stream open, and EventSource ignores comments.
+ */
+export const SSE_KEEP_ALIVE_MS = 15_000;
+
+/** What the keep-alive sends: an SSE comment (`: keep-alive`), never an event. */
+export const KEEP_ALIVE: MessageEvent = { comment: 'keep-alive' };
+
+/** `events` with a keep-alive comment every `everyMs`; unsubscribing stops both. */
+export function withKeepAlive(
+  events: Observable<MessageEvent>,
+  everyMs: number = SSE_KEEP_ALIVE_MS,
+): Observable<MessageEvent> {
+  return merge(events, interval(everyMs).pipe(map(() => KEEP_ALIVE)));
+}
 
 /** One server-sent event: `type` becomes the SSE event name. */
 export interface JobStreamEvent {
@@ -24,9 +42,12 @@ export interface JobStreamEvent {
 export class EventsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(EventsService.name);
   private readonly bus = new EventEmitter();
+  /** How often an SSE stream gets a keep-alive comment. */
+  keepAliveMs = SSE_KEEP_ALIVE_MS;
 
   constructor(
     private readonly grpc: ProgressGrpcRepository,
+    private readonly progressAuth: ProgressAuthService,
     private readonly ledger: LedgerRepository,
     private readonly accounts: AccountsRepository,
     private readonly metrics: MetricsService,
@@ -36,8 +57,9 @@ export class EventsService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.grpc.start((progress) => {
-      this.publishProgress(progress);
+    // Only reports signed by the node that holds the trial reach subscribers (see ProgressAuthService).
+    await this.grpc.start(async (signed) => {
+      this.publishProgress(await this.progressAuth.authenticate(signed));
     });
     await this.followLedger();
   }
@@ -80,8 +102,28 @@ export class EventsService implements OnApplicationBootstrap {
     this.emit(jobId, { type: 'ingest', data });
   }
 
+  /** Subscribers of one job's stream right now (each open SSE connection is one). */
+  listenerCount(jobId: string): number {
+    return this.bus.listenerCount(`job:${jobId}`);
+  }
+
   private emit(jobId: string, event: JobStreamEvent): void {
     this.bus.emit(`job:${jobId}`, event);
+  }
+
+  /**
+   * One job's SSE stream: `first` (the job as the ledger has it), then its events as they happen, with a
+   * keep-alive comment while idle. Nest unsubscribes when the client disconnects, which removes the bus
+   * listener and stops the keep-alive timer: nothing outlives the connection.
+   */
+  sse(jobId: string, first: MessageEvent): Observable<MessageEvent> {
+    return withKeepAlive(
+      concat(
+        of(first),
+        this.stream(jobId).pipe(map((event): MessageEvent => ({ type: event.type, data: event.data }))),
+      ),
+      this.keepAliveMs,
+    );
   }
 
   /** Events of one job as they happen, until the subscriber leaves. */

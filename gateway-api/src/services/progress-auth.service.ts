@@ -1,0 +1,242 @@
+import { verify, X509Certificate } from 'node:crypto';
+
+import { Injectable } from '@nestjs/common';
+import { DecenterError } from '@decenter/core';
+import { NotFoundError } from '@decenter/ledger';
+import {
+  decodeEpochProgress,
+  progressSigningBytes,
+  type EpochProgress,
+  type SignedProgress,
+} from '@decenter/proto';
+
+import { AccountsRepository, identityIdOf } from '../repositories/accounts.repository';
+import { LedgerRepository } from '../repositories/ledger.repository';
+import { MspRepository } from '../repositories/msp.repository';
+import { certificateAttributes } from './certificate-attributes';
+
+/** The gRPC status a refused report gets: the gRPC edge maps each to `grpc.status`. */
+export type ProgressRefusal = 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'INVALID_ARGUMENT' | 'UNAVAILABLE';
+
+const ERROR_CODES = {
+  UNAUTHENTICATED: 'ACCESS_DENIED',
+  PERMISSION_DENIED: 'ACCESS_DENIED',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  UNAVAILABLE: 'UNAVAILABLE',
+} as const;
+
+/** A progress report the gateway will not relay, with the reason a node operator can act on. */
+export class ProgressRefusedError extends DecenterError {
+  override readonly name = 'ProgressRefusedError';
+
+  constructor(
+    readonly refusal: ProgressRefusal,
+    message: string,
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(ERROR_CODES[refusal], message, options);
+  }
+}
+
+/** Checks a report's content at the edge; returns what is wrong with it, or undefined. */
+export function progressProblem(progress: EpochProgress): string | undefined {
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(progress.jobId)) return 'job_id must be a job id';
+  if (progress.trialId.length === 0 || progress.trialId.length > 128)
+    return 'trial_id must be 1-128 characters';
+  if (progress.epoch < 1 || (progress.epochs > 0 && progress.epoch > progress.epochs))
+    return 'epoch out of range';
+  const names = Object.keys(progress.metrics);
+  if (names.length > 64 || names.some((name) => name.length > 64)) return 'too many or too long metric names';
+  if (Object.values(progress.metrics).some((value) => !Number.isFinite(value)))
+    return 'metrics must be finite';
+  return undefined;
+}
+
+export interface TrialClaimant {
+  mspId: string;
+  id: string;
+}
+
+/** What the authenticator reads: the consortium's CAs and who claimed each trial of a job. */
+export interface ProgressAuthPorts {
+  caCertificates(mspId: string): Promise<readonly X509Certificate[]>;
+  /** Each trial of the job and who claimed it (undefined while unclaimed); throws NotFoundError for no job. */
+  trialClaims(jobId: string): Promise<ReadonlyMap<string, TrialClaimant | undefined>>;
+  now?: () => number;
+}
+
+const MAX_CERTIFICATE_BYTES = 16 * 1024;
+const EXECUTOR_ROLE = 'executor';
+
+/**
+ * Decides whether a signed progress report may reach the job's subscribers: the certificate chains to a
+ * CA of the MSP it names and is valid now, the signature over the report verifies with it, the
+ * certificate carries role=executor, it is the identity the report names, and the ledger shows that
+ * identity holding the trial. Claims are cached per trial and re-read from the ledger on a miss, since a
+ * trial whose lease expired may be claimed again by another node.
+ */
+export class ProgressAuthenticator {
+  private readonly claims = new Map<string, TrialClaimant | undefined>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+
+  constructor(private readonly ports: ProgressAuthPorts) {}
+
+  async authenticate(signed: SignedProgress): Promise<EpochProgress> {
+    if (signed.certificate.length === 0 || signed.signature.length === 0 || signed.mspId === '') {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        'progress report is not signed: it needs msp_id, certificate and signature',
+        { hint: 'Upgrade the execution node: it signs each report with its Fabric identity.' },
+      );
+    }
+    const cert = await this.verifyCertificate(signed);
+    const covered = progressSigningBytes(signed.report);
+    let valid = false;
+    try {
+      valid = verify('sha256', covered, cert.publicKey, signed.signature);
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        `progress report signature does not verify with the certificate of ${signed.mspId}`,
+        { hint: "Sign the report with the private key of the certificate sent with it (the node's own)." },
+      );
+    }
+    const role = certificateAttributes(cert)['role'];
+    if (role !== EXECUTOR_ROLE) {
+      throw new ProgressRefusedError(
+        'PERMISSION_DENIED',
+        `progress reports come from execution nodes only: the certificate carries role "${role ?? '(none)'}", not "executor"`,
+        { hint: 'Report with the identity the execution node runs as (role=executor).' },
+      );
+    }
+    let progress: EpochProgress;
+    try {
+      progress = decodeEpochProgress(signed.report);
+    } catch (cause) {
+      throw new ProgressRefusedError('INVALID_ARGUMENT', 'report is not a serialized EpochProgress', {
+        cause,
+      });
+    }
+    const problem = progressProblem(progress);
+    if (problem !== undefined) {
+      throw new ProgressRefusedError('INVALID_ARGUMENT', `Invalid progress report: ${problem}`);
+    }
+    const signer: TrialClaimant = { mspId: signed.mspId, id: identityIdOf(cert.toString()) };
+    if (progress.nodeMspId !== signer.mspId || progress.nodeId !== signer.id) {
+      throw new ProgressRefusedError(
+        'PERMISSION_DENIED',
+        `report names node ${progress.nodeMspId} ${progress.nodeId} but is signed by ${signer.mspId} ${signer.id}`,
+      );
+    }
+    await this.checkClaim(progress, signer);
+    return progress;
+  }
+
+  private async verifyCertificate(signed: SignedProgress): Promise<X509Certificate> {
+    let cert: X509Certificate;
+    try {
+      if (signed.certificate.length > MAX_CERTIFICATE_BYTES) throw new Error('certificate too large');
+      cert = new X509Certificate(Buffer.from(signed.certificate));
+    } catch (cause) {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        'progress report certificate is not an X.509 certificate',
+        {
+          cause,
+        },
+      );
+    }
+    const cas = await this.ports.caCertificates(signed.mspId);
+    if (cas.length === 0) {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        `MSP ${signed.mspId} is not a member of this consortium (no CA certificate for it in network.json)`,
+      );
+    }
+    if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        `progress report certificate was not issued by a CA of MSP ${signed.mspId}`,
+      );
+    }
+    const now = (this.ports.now ?? Date.now)();
+    if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) {
+      throw new ProgressRefusedError(
+        'UNAUTHENTICATED',
+        `progress report certificate of ${signed.mspId} is not valid now (valid ${cert.validFrom} to ${cert.validTo})`,
+        { hint: "Re-enroll the node's identity with its org's CA." },
+      );
+    }
+    return cert;
+  }
+
+  private async checkClaim(progress: EpochProgress, signer: TrialClaimant): Promise<void> {
+    const key = `${progress.jobId}\n${progress.trialId}`;
+    if (sameParty(this.claims.get(key), signer)) return;
+    await this.refresh(progress.jobId);
+    const claimant = this.claims.get(key);
+    if (sameParty(claimant, signer)) return;
+    throw new ProgressRefusedError(
+      'PERMISSION_DENIED',
+      claimant === undefined
+        ? `trial ${progress.trialId} of job ${progress.jobId} is not claimed by ${signer.mspId} ${signer.id} on the ledger (it is unclaimed or does not exist)`
+        : `trial ${progress.trialId} of job ${progress.jobId} is claimed on the ledger by another node (${claimant.mspId}), not by ${signer.mspId} ${signer.id}`,
+      { hint: 'Report progress only for trials this node has claimed (ClaimTrial) and still holds.' },
+    );
+  }
+
+  /** Re-reads the job's trials; concurrent misses of one job share one ledger query. */
+  private refresh(jobId: string): Promise<void> {
+    let pending = this.refreshing.get(jobId);
+    if (pending === undefined) {
+      pending = this.ports
+        .trialClaims(jobId)
+        .then(
+          (claims) => {
+            for (const [trialId, claimant] of claims) this.claims.set(`${jobId}\n${trialId}`, claimant);
+          },
+          (cause: unknown) => {
+            if (cause instanceof NotFoundError) {
+              throw new ProgressRefusedError('PERMISSION_DENIED', `job ${jobId} is not on the ledger`, {
+                cause,
+              });
+            }
+            throw new ProgressRefusedError(
+              'UNAVAILABLE',
+              `cannot read the trials of job ${jobId} from the ledger to check who claimed them`,
+              { cause, hint: 'Retry: the gateway could not reach the ledger.' },
+            );
+          },
+        )
+        .finally(() => {
+          this.refreshing.delete(jobId);
+        });
+      this.refreshing.set(jobId, pending);
+    }
+    return pending;
+  }
+}
+
+function sameParty(a: TrialClaimant | undefined, b: TrialClaimant): boolean {
+  return a !== undefined && a.mspId === b.mspId && a.id === b.id;
+}
+
+/** The authenticator wired to network.json's CAs and the ledger, read with the gateway org's identity. */
+@Injectable()
+export class ProgressAuthService extends ProgressAuthenticator {
+  constructor(msp: MspRepository, ledger: LedgerRepository, accounts: AccountsRepository) {
+    super({
+      caCertificates: (mspId) => msp.caCertificates(mspId),
+      trialClaims: async (jobId) => {
+        // Every consortium role may read trials; the gateway reads them as its org's first identity.
+        const identity = (await accounts.readOrgIdentities())[0];
+        if (identity === undefined) throw new Error('no identity of this org in network.json');
+        const trials = await ledger.listTrials(identity, jobId);
+        return new Map(trials.map((trial) => [trial.trialId, trial.claimedBy]));
+      },
+    });
+  }
+}
