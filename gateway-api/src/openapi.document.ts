@@ -13,7 +13,11 @@ export function buildOpenApiDocument(app: INestApplication, org: string): OpenAP
       .setTitle('DeCenter gateway API')
       .setDescription(
         'Accounts, resumable uploads (tus), job submission and ingest, live job events, model downloads and ' +
-          `the ledger. This gateway serves ${org}. Errors are JSON { statusCode, code, message, hint }.`,
+          `the ledger. This gateway serves ${org}. Errors are JSON { statusCode, code, message, hint }, tus's ` +
+          'included: 413 FILE_TOO_LARGE over UPLOAD_MAX_FILE_BYTES, 400 INVALID_FILENAME for a tus `filename` ' +
+          'that is not valid UTF-8, is over 255 bytes, holds a slash or a control or invisible character. ' +
+          'A job names its data as `uploads.data` (split by the gateway, seeded) or as `uploads.train`, ' +
+          '`uploads.validation` and `uploads.holdout` (split by the user, stored as uploaded).',
       )
       .setVersion('0.1.0')
       .addBearerAuth()

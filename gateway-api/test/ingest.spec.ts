@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { RunningDevnet } from '@decenter/devnet';
@@ -18,6 +18,23 @@ interface StoredObject {
   digest: string;
   records?: number;
   parts: { key: string; size: number; digest: string }[];
+}
+
+/** An IDX file of unsigned bytes. */
+function idx(dims: number[], data: Buffer): Buffer {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head[2] = 0x08;
+  head[3] = dims.length;
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([head, data]);
+}
+
+/** An images + labels pair of `count` 8x8 records, labels 0-9 in turn. */
+function idxPair(count: number): { images: Buffer; labels: Buffer } {
+  return {
+    images: idx([count, 8, 8], randomBytes(count * 64)),
+    labels: idx([count], Buffer.from(Array.from({ length: count }, (_, i) => i % 10))),
+  };
 }
 
 function authed(token: string): Record<string, string> {
@@ -169,4 +186,75 @@ describe('ingest of image archives and pre-split data (devnet, real chaincode)',
     const response = await fetch(`${gateway.url}/api/jobs/${jobId}`, { headers: authed(token) });
     expect(response.status).toBe(404);
   }, 60_000);
+
+  it('stores a data set split by the user as uploaded: moved into the job, not copied, hashes on the ledger', async () => {
+    const splits = { train: idxPair(300), validation: idxPair(40), holdout: idxPair(50) };
+    const ids: Record<string, string[]> = {};
+    const inodes = new Map<string, number>();
+    for (const [role, pair] of Object.entries(splits)) {
+      const labels = await upload(pair.labels, `${role}-labels-idx1-ubyte`);
+      const images = await upload(pair.images, `${role}-images-idx3-ubyte`);
+      // The gateway keeps uploads in parts of SHARD_SIZE bytes: the images arrive as several parts.
+      inodes.set(`data/${role}-images.idx`, (await stat(path.join(gateway.config.uploadDir, images))).ino);
+      ids[role] = [labels, images];
+    }
+    const jobId = await submit({ spec: spec({ format: 'idx' }), uploads: ids });
+    const ingest = await settle(jobId);
+    expect(ingest['error']).toBeUndefined();
+    expect(ingest['state']).toBe('completed');
+
+    const { objects, bytes } = await storedJob(jobId);
+    for (const [role, pair] of Object.entries(splits)) {
+      expect(bytes.get(`data/${role}-images.idx`)).toEqual(pair.images);
+      expect(bytes.get(`data/${role}-labels.idx`)).toEqual(pair.labels);
+      const images = objects.find((object) => object.name === `data/${role}-images.idx`);
+      expect(images).toMatchObject({ role, records: pair.labels.length - 8 });
+      expect(images?.parts.length).toBe(Math.ceil(pair.images.length / (4 * 1024)));
+      // The first part is the uploaded file itself, renamed: same inode, no copy.
+      const first = (await stat(path.join(objectsDir(), images?.parts[0]?.key ?? ''))).ino;
+      expect(first).toBe(inodes.get(`data/${role}-images.idx`));
+    }
+    // The sealed holdout's hash is the ledger's.
+    const job = (await (
+      await fetch(`${gateway.url}/api/jobs/${jobId}`, { headers: authed(token) })
+    ).json()) as Record<string, unknown>;
+    const holdout = objects.filter((object) => object.role === 'holdout');
+    expect(holdout.map((object) => object.name)).toEqual([
+      'data/holdout-images.idx',
+      'data/holdout-labels.idx',
+    ]);
+    expect(job['holdoutHash']).toMatch(/^[0-9a-f]{64}$/);
+  }, 90_000);
+
+  it('refuses a bad pre-split pair before moving anything, and the uploads can be reused', async () => {
+    const good = idxPair(200);
+    const ids: Record<string, string[]> = {};
+    for (const role of ['train', 'validation']) {
+      ids[role] = [
+        await upload(good.labels, `${role}-labels-idx1-ubyte`),
+        await upload(good.images, `${role}-images-idx3-ubyte`),
+      ];
+    }
+    // The holdout's labels file declares one record more than its images file holds.
+    const bad = idxPair(30);
+    const badLabels = idx([31], Buffer.alloc(31, 1));
+    ids['holdout'] = [await upload(badLabels, 'holdout-labels'), await upload(bad.images, 'holdout-images')];
+    const jobId = await submit({ spec: spec({ format: 'idx' }), uploads: ids });
+    const ingest = await settle(jobId);
+    expect(ingest['state']).toBe('failed');
+    expect(ingest['error']).toMatchObject({ code: 'INVALID_DATA', file: 'holdout-images' });
+    expect(String((ingest['error'] as Record<string, unknown>)['message'])).toContain('holds 30 records');
+    const response = await fetch(`${gateway.url}/api/jobs/${jobId}`, { headers: authed(token) });
+    expect(response.status).toBe(404);
+    await expect(stat(path.join(objectsDir(), 'jobs', jobId))).rejects.toThrow(/ENOENT/);
+
+    // Nothing was moved: the same uploads, with a fixed labels file, make a job.
+    const fixed = await upload(idx([30], Buffer.alloc(30, 2)), 'holdout-labels');
+    ids['holdout'] = [fixed, ids['holdout'][1] ?? ''];
+    const retried = await submit({ spec: spec({ format: 'idx' }), uploads: ids });
+    const done = await settle(retried);
+    expect(done['error']).toBeUndefined();
+    const { bytes } = await storedJob(retried);
+    expect(bytes.get('data/train-images.idx')).toEqual(good.images);
+  }, 90_000);
 });

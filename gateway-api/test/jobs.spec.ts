@@ -159,6 +159,51 @@ describe('job submission and ingest (real Redis, no ledger)', () => {
     expect(await jobFiles(jobId)).toEqual([]);
   });
 
+  it('moves pre-split uploads into the job and back when CreateJob cannot reach the ledger', async () => {
+    const csv = await readFile(IRIS, 'utf8');
+    const [header, ...rows] = csv.trim().split('\n');
+    const part = (keep: (i: number) => boolean) =>
+      Buffer.from(`${header ?? ''}\n${rows.filter((_, i) => keep(i)).join('\n')}\n`);
+    // Iris is sorted by species: every split takes rows of all three.
+    const files = {
+      train: part((i) => i % 6 < 4),
+      validation: part((i) => i % 6 === 4),
+      holdout: part((i) => i % 6 === 5),
+    };
+    const uploads: Record<string, string[]> = {};
+    for (const [role, bytes] of Object.entries(files))
+      uploads[role] = [await upload(gateway, alice, bytes, `${role}.csv`)];
+    const accepted = await submit(gateway, alice, { spec: irisSpec(), uploads });
+    expect(accepted.status).toBe(202);
+    const jobId = String(accepted.body['jobId']);
+    const status = await waitForState(gateway, alice, jobId, ['failed', 'completed']);
+    // It got as far as the ledger, with every split moved into the job's folder.
+    expect(status['progress']).toMatchObject({ stage: 'ledger' });
+    expect((status['error'] as Record<string, unknown>)['code']).toMatch(/UNAVAILABLE|TIMEOUT|INTERNAL/);
+    expect(await jobFiles(jobId)).toEqual([]);
+    // Every upload is back, whole, in its part files, and makes another job.
+    for (const [role, bytes] of Object.entries(files)) {
+      const id = uploads[role]?.[0] ?? '';
+      const parts = await listFiles(gateway.config.uploadDir);
+      const mine = parts
+        .filter((file) => path.basename(file).startsWith(id) && !file.endsWith('.json'))
+        .sort();
+      expect(Buffer.concat(await Promise.all(mine.map((file) => readFile(file))))).toEqual(bytes);
+    }
+    const again = await submit(gateway, alice, { spec: irisSpec(), uploads });
+    expect(again.status).toBe(202);
+  });
+
+  it('refuses a submission naming both data and pre-split uploads, or only some splits', async () => {
+    const id = await upload(gateway, alice, await readFile(IRIS), 'iris.csv');
+    const both = await submit(gateway, alice, { spec: irisSpec(), uploads: { data: [id], train: [id] } });
+    expect(both.status).toBe(400);
+    expect(JSON.stringify(both.body)).toContain('either data');
+    const some = await submit(gateway, alice, { spec: irisSpec(), uploads: { train: [id] } });
+    expect(some.status).toBe(400);
+    expect(JSON.stringify(some.body)).toContain('all three of train, validation and holdout');
+  });
+
   it('refuses a pre-trained model whose topology carries code (Lambda) or names missing weights', async () => {
     const topology = (className: string) => ({
       class_name: 'Sequential',

@@ -48,6 +48,18 @@ describe('tus uploads (real Redis)', () => {
   });
 
   const uploadFile = (id: string) => path.join(gateway.config.uploadDir, id);
+  /** An upload's bytes: the gateway keeps them in part files of SHARD_SIZE bytes, `<id>`, `<id>.part-00001`... */
+  const uploaded = async (id: string, size: number): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for (let index = 0; index * gateway.config.shardSize < size; index++) {
+      parts.push(
+        await readFile(
+          index === 0 ? uploadFile(id) : `${uploadFile(id)}.part-${String(index).padStart(5, '0')}`,
+        ),
+      );
+    }
+    return Buffer.concat(parts);
+  };
 
   it('stores an upload sent in chunks and accepts its declared digest', async () => {
     const bytes = randomBytes(10 * BLOCK_SIZE + 123);
@@ -64,7 +76,7 @@ describe('tus uploads (real Redis)', () => {
       offset = result.offset;
     }
     expect(offset).toBe(bytes.length);
-    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+    expect(Buffer.compare(await uploaded(id, bytes.length), bytes)).toBe(0);
   });
 
   it('resumes an upload cut in the middle and completes it with the right digest', async () => {
@@ -83,7 +95,7 @@ describe('tus uploads (real Redis)', () => {
     const rest = await patch(gateway.url, alice, id, head.offset, bytes.subarray(head.offset));
     expect(rest.status).toBe(204);
     expect(rest.offset).toBe(bytes.length);
-    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+    expect(Buffer.compare(await uploaded(id, bytes.length), bytes)).toBe(0);
   });
 
   it('resumes an upload after the gateway restarts, with the session and the digest intact', async () => {
@@ -106,7 +118,7 @@ describe('tus uploads (real Redis)', () => {
     expect((await uploadOffset(gateway.url, alice, id)).offset).toBe(4000);
     const rest = await patch(gateway.url, alice, id, 4000, bytes.subarray(4000));
     expect(rest.status).toBe(204);
-    expect(Buffer.compare(await readFile(uploadFile(id)), bytes)).toBe(0);
+    expect(Buffer.compare(await uploaded(id, bytes.length), bytes)).toBe(0);
   });
 
   it('refuses a completed upload whose digest does not match, and deletes it', async () => {
@@ -133,6 +145,13 @@ describe('tus uploads (real Redis)', () => {
     const digest = '0'.repeat(64);
     const tooBig = await createUpload(gateway.url, bob, MAX_FILE + 1, { filename: 'a', digest });
     expect(tooBig.status).toBe(413);
+    // A JSON error like every other, saying what the limit is and what to do.
+    expect(JSON.parse(tooBig.body)).toMatchObject({
+      statusCode: 413,
+      code: 'FILE_TOO_LARGE',
+      message: expect.stringContaining(String(MAX_FILE)) as unknown,
+      hint: expect.stringContaining('UPLOAD_MAX_FILE_BYTES') as unknown,
+    });
     const first = await createUpload(gateway.url, bob, MAX_FILE, { filename: 'a', digest });
     expect(first.status).toBe(201);
     const second = await createUpload(gateway.url, bob, MAX_USER - MAX_FILE + 1, { filename: 'b', digest });
@@ -165,6 +184,44 @@ describe('tus uploads (real Redis)', () => {
       headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' },
     });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('refuses file names that are not UTF-8, carry control or invisible characters, or are overlong', async () => {
+    const create = async (encodedName: string) => {
+      const response = await fetch(`${gateway.url}/api/uploads`, {
+        method: 'POST',
+        headers: {
+          'tus-resumable': '1.0.0',
+          authorization: `Bearer ${alice}`,
+          'upload-length': '10',
+          'upload-metadata': `filename ${encodedName},digest ${Buffer.from('0'.repeat(64)).toString('base64')}`,
+        },
+      });
+      return {
+        status: response.status,
+        body: (await response.json().catch(() => ({}))) as Record<string, unknown>,
+      };
+    };
+    const utf8 = (name: string) => Buffer.from(name, 'utf8').toString('base64');
+    const cases: [string, string, RegExp][] = [
+      ['not UTF-8', Buffer.from([0x66, 0xff, 0xfe, 0x2e, 0x63]).toString('base64'), /not valid UTF-8/],
+      ['a bell', utf8('a\u0007b.csv'), /U\+0007/],
+      ['a right-to-left override', utf8('photo\u202Egpj.exe'), /U\+202E/],
+      ['300 bytes of UTF-8 in 150 characters', utf8('\u00e9'.repeat(150)), /300 bytes long/],
+      ['a path', utf8('../etc/passwd'), /without slashes/],
+      ['dot-dot', utf8('..'), /"\.\."/],
+    ];
+    for (const [what, name, says] of cases) {
+      const refused = await create(name);
+      expect([what, refused.status]).toEqual([what, 400]);
+      expect(refused.body).toMatchObject({
+        code: 'INVALID_FILENAME',
+        hint: expect.stringContaining('UTF-8') as unknown,
+      });
+      expect(String(refused.body['message'])).toMatch(says);
+    }
+    // Names in any script are fine.
+    expect((await create(utf8('données d’été 数据.csv'))).status).toBe(201);
   });
 
   it('sweeps unfinished uploads past the expiry, freeing their bytes and quota, and keeps finished ones', async () => {

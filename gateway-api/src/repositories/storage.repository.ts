@@ -4,10 +4,16 @@ import { Readable } from 'node:stream';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { DataManifest, ManifestObject, ObjectRole } from '@decenter/core';
 import {
+  adoptParts,
   LocalDiskBackend,
   manifestBytes,
   openObject,
+  openObjectWriter,
+  releaseParts,
   storeObject,
+  type AdoptedPart,
+  type LocalPart,
+  type ObjectWriter,
   type ByteRange,
   type Principal,
   type ReadPolicy,
@@ -60,6 +66,61 @@ export class StorageRepository implements OnModuleInit {
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       ...(options.records === undefined ? {} : { records: options.records }),
     });
+  }
+
+  /** A streaming writer of an object of the job's folder: hashed and sharded as the bytes arrive. */
+  openWriter(
+    jobId: string,
+    name: string,
+    options: { role: ObjectRole; policy: ReadPolicy; contentType?: string; size?: number },
+  ): ObjectWriter {
+    return openObjectWriter(this.backend, JOBS_BUCKET, jobPrefix(jobId), name, {
+      role: options.role,
+      policy: options.policy,
+      blockSize: this.config.blockSize,
+      shardSize: this.config.shardSize,
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ...(options.size === undefined ? {} : { size: options.size }),
+    });
+  }
+
+  /** Whether uploads can become objects without a copy (the local disk backend: a rename). */
+  canAdopt(): boolean {
+    return typeof this.backend.adoptFile === 'function';
+  }
+
+  /**
+   * Moves an upload's part files into the job's folder as the parts of one object, with the digests the
+   * upload computed (no copy, no second hash); each part taken is added to `adopted` for releaseAdopted.
+   */
+  async adoptUpload(
+    jobId: string,
+    name: string,
+    parts: readonly LocalPart[],
+    options: { role: ObjectRole; policy: ReadPolicy; contentType?: string; records?: number },
+    adopted: AdoptedPart[],
+  ): Promise<ManifestObject> {
+    return adoptParts(
+      this.backend,
+      JOBS_BUCKET,
+      jobPrefix(jobId),
+      name,
+      parts,
+      {
+        role: options.role,
+        policy: options.policy,
+        blockSize: this.config.blockSize,
+        shardSize: this.config.shardSize,
+        ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+        ...(options.records === undefined ? {} : { records: options.records }),
+      },
+      adopted,
+    );
+  }
+
+  /** Moves adopted parts back to the uploads they came from (a failed ingest keeps the uploads for a retry). */
+  async releaseAdopted(adopted: readonly AdoptedPart[]): Promise<void> {
+    await releaseParts(this.backend, JOBS_BUCKET, adopted);
   }
 
   async putManifest(jobId: string, manifest: DataManifest, policy: ReadPolicy): Promise<void> {

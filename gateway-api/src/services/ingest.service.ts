@@ -8,18 +8,30 @@ import {
   type ManifestObject,
 } from '@decenter/core';
 import { DataError } from '@decenter/data';
-import { buildManifest, manifestDigest, objectsRoot, type ReadPolicy } from '@decenter/storage';
+import {
+  buildManifest,
+  joinFiles,
+  manifestDigest,
+  objectsRoot,
+  type AdoptedPart,
+  type ReadPolicy,
+} from '@decenter/storage';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 import { Inject } from '@nestjs/common';
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
 import { AccountsRepository, type FabricIdentity } from '../repositories/accounts.repository';
 import { AuditRepository } from '../repositories/audit.repository';
-import { DatasetRepository } from '../repositories/dataset.repository';
+import { DatasetRepository, type DatasetInput, type SplitTarget } from '../repositories/dataset.repository';
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { StorageRepository } from '../repositories/storage.repository';
 import { UploadRepository } from '../repositories/upload.repository';
 import type { IngestFailure, IngestJobData, IngestProgress } from './queue.constants';
+
+type JobUpload = IngestJobData['uploads'][number];
+const SPLIT_ROLES = ['train', 'validation', 'holdout'] as const;
 
 export interface IngestResult {
   jobId: string;
@@ -70,8 +82,10 @@ export class IngestService {
 
   async run(data: IngestJobData, attempt: IngestAttempt): Promise<IngestResult> {
     const identity = await this.ownerIdentity(data);
+    // Upload files moved into the job's folder: a failed attempt moves them back, so the uploads stay.
+    const adopted: AdoptedPart[] = [];
     try {
-      const result = await this.ingest(data, identity, attempt);
+      const result = await this.ingest(data, identity, attempt, adopted);
       await this.releaseUploads(data);
       return result;
     } catch (error) {
@@ -81,6 +95,7 @@ export class IngestService {
         await this.releaseUploads(data);
         return created;
       }
+      await this.giveBack(data.jobId, adopted);
       // Keep the objects of an attempt the queue will retry while the ledger is unreachable: the retry
       // rewrites the same objects, and only the last attempt gives up and removes them.
       if (permanent || attempt.attempt >= attempt.maxAttempts || !isUnavailable(error)) {
@@ -105,19 +120,12 @@ export class IngestService {
     data: IngestJobData,
     identity: FabricIdentity,
     attempt: IngestAttempt,
+    adopted: AdoptedPart[],
   ): Promise<IngestResult> {
     const spec = parseJobSpec(data.spec);
     await attempt.report({ stage: 'validate', percent: 5 });
-    const inputs = data.uploads
-      .filter((upload) => upload.role === 'data')
-      .map((upload) => ({ path: upload.path, filename: upload.filename }));
-    await this.datasets.checkPretrained(
-      data.uploads
-        .filter((upload) => upload.role === 'pretrained')
-        .map((upload) => ({ path: upload.path, filename: upload.filename })),
-    );
-    const splits = await this.datasets.validateAndSplit(data.jobId, spec, inputs);
-    await attempt.report({ stage: 'split', percent: 30 });
+    const pretrained = data.uploads.filter((upload) => upload.role === 'pretrained');
+    await this.datasets.checkPretrained(pretrained.map((upload) => this.inputOf(upload)));
 
     const owner = { mspId: data.owner.mspId, id: data.owner.identityId };
     // Training data: the owner and every node identity of the consortium. The holdout: validators only.
@@ -129,6 +137,7 @@ export class IngestService {
       ],
     };
     const sealed: ReadPolicy = { owner, readers: [{ kind: 'role', role: 'validator' }] };
+    const policyOf = (role: string): ReadPolicy => (role === 'holdout' ? sealed : shared);
 
     const objects: ManifestObject[] = [];
     const specPath = await this.datasets.writeScratchJson(data.jobId, 'spec.json', spec);
@@ -139,24 +148,43 @@ export class IngestService {
         contentType: 'application/json',
       }),
     );
-    for (const [index, split] of splits.entries()) {
-      objects.push(
-        await this.storage.storeFile(data.jobId, split.name, split.path, {
-          role: split.role,
-          policy: split.role === 'holdout' ? sealed : shared,
-          contentType: split.contentType,
-          records: split.records,
-        }),
-      );
-      await attempt.report({
-        stage: 'store',
-        percent: 30 + Math.round((50 * (index + 1)) / splits.length),
-        detail: split.name,
-      });
+    const preSplit = data.uploads.some((upload) => (SPLIT_ROLES as readonly string[]).includes(upload.role));
+    if (preSplit) {
+      // Split by the user: checked, then moved into the job's folder as they are (no rewrite, no re-hash).
+      const byRole = Object.fromEntries(
+        SPLIT_ROLES.map((role) => [
+          role,
+          data.uploads.filter((upload) => upload.role === role).map((upload) => this.inputOf(upload)),
+        ]),
+      ) as Record<(typeof SPLIT_ROLES)[number], DatasetInput[]>;
+      const files = await this.datasets.checkPreSplit(data.jobId, spec, byRole);
+      await attempt.report({ stage: 'split', percent: 30, detail: 'split by the user: stored as uploaded' });
+      for (const [index, file] of files.entries()) {
+        const upload = data.uploads.find(
+          (u) => u.role === file.target.role && u.filename === file.input.filename,
+        );
+        if (upload === undefined) throw new Error(`no upload for ${file.input.filename}`);
+        objects.push(
+          await this.storeUpload(data.jobId, file.target.name, upload, adopted, {
+            role: file.target.role,
+            policy: policyOf(file.target.role),
+            contentType: file.target.contentType,
+            records: file.records,
+          }),
+        );
+        await attempt.report({
+          stage: 'store',
+          percent: 30 + Math.round((50 * (index + 1)) / files.length),
+          detail: file.target.name,
+        });
+      }
+    } else {
+      objects.push(...(await this.splitIntoStorage(data, spec, policyOf)));
+      await attempt.report({ stage: 'store', percent: 80 });
     }
-    for (const upload of data.uploads.filter((u) => u.role === 'pretrained')) {
+    for (const upload of pretrained) {
       objects.push(
-        await this.storage.storeFile(data.jobId, `pretrained/${upload.filename}`, upload.path, {
+        await this.storeUpload(data.jobId, `pretrained/${upload.filename}`, upload, adopted, {
           role: 'pretrained',
           policy: shared,
         }),
@@ -203,6 +231,99 @@ export class IngestService {
     });
     await attempt.report({ stage: 'done', percent: 100 });
     return { jobId: data.jobId, txId, ...hashes, objects: objects.length + 1 };
+  }
+
+  /** An upload's part files: as the upload recorded them, or as the upload store lays them out. */
+  private inputOf(upload: JobUpload): DatasetInput {
+    const parts = upload.parts ?? [];
+    return {
+      filename: upload.filename,
+      size: upload.size,
+      paths:
+        parts.length > 0 ? parts.map((part) => part.path) : this.uploads.partPaths(upload.id, upload.size),
+    };
+  }
+
+  /**
+   * The seeded split, streamed straight into storage writers that hash and shard as they write: the data
+   * is read once (IDX: once plus its headers and labels) and written once, with no scratch copy.
+   */
+  private async splitIntoStorage(
+    data: IngestJobData,
+    spec: JobSpec,
+    policyOf: (role: string) => ReadPolicy,
+  ): Promise<ManifestObject[]> {
+    const inputs = data.uploads
+      .filter((upload) => upload.role === 'data')
+      .map((upload) => this.inputOf(upload));
+    const writers: ReturnType<StorageRepository['openWriter']>[] = [];
+    const open = (target: SplitTarget) => {
+      const writer = this.storage.openWriter(data.jobId, target.name, {
+        role: target.role,
+        policy: policyOf(target.role),
+        contentType: target.contentType,
+        ...(target.size === undefined ? {} : { size: target.size }),
+      });
+      writers.push(writer);
+      return writer.stream;
+    };
+    let records;
+    try {
+      records = await this.datasets.validateAndSplit(data.jobId, spec, inputs, open);
+    } catch (error) {
+      // Every writer deletes what it wrote once its stream fails.
+      for (const writer of writers)
+        writer.stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      await Promise.allSettled(writers.map((writer) => writer.done));
+      throw error;
+    }
+    const stored = await Promise.all(writers.map((writer) => writer.done));
+    return stored.map((object) => ({ ...object, records: records[object.name] ?? 0 }));
+  }
+
+  /** Stores an upload as an object: moved into place where the backend can, else copied and hashed. */
+  private async storeUpload(
+    jobId: string,
+    name: string,
+    upload: JobUpload,
+    adopted: AdoptedPart[],
+    options: { role: ManifestObject['role']; policy: ReadPolicy; contentType?: string; records?: number },
+  ): Promise<ManifestObject> {
+    const parts = upload.parts ?? [];
+    if (this.storage.canAdopt() && parts.length > 0) {
+      const object = await this.storage.adoptUpload(jobId, name, parts, options, adopted);
+      if (object.digest !== upload.digest) {
+        throw new DecenterError(
+          'INTERNAL',
+          `The parts of upload "${upload.filename}" do not add up to its digest`,
+          {
+            hint: 'Upload the file again.',
+          },
+        );
+      }
+      return object;
+    }
+    const writer = this.storage.openWriter(jobId, name, {
+      role: options.role,
+      policy: options.policy,
+      size: upload.size,
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+    });
+    await Promise.all([
+      pipeline(Readable.from(joinFiles(this.inputOf(upload).paths)), writer.stream),
+      writer.done,
+    ]);
+    const object = await writer.done;
+    return options.records === undefined ? object : { ...object, records: options.records };
+  }
+
+  /** Moves adopted upload files back where they were, so the uploads stay usable for another submission. */
+  private async giveBack(jobId: string, adopted: readonly AdoptedPart[]): Promise<void> {
+    try {
+      await this.storage.releaseAdopted(adopted);
+    } catch (error) {
+      this.logger.error(`Could not move the uploads of failed ingest ${jobId} back: ${String(error)}`);
+    }
   }
 
   private async ownerIdentity(data: IngestJobData): Promise<FabricIdentity> {

@@ -12,7 +12,7 @@ import { LedgerRepository } from '../repositories/ledger.repository';
 import { QueueRepository } from '../repositories/queue.repository';
 import type { SessionUser } from '../repositories/session.repository';
 import { AuthService } from './auth.service';
-import type { IngestFailure, IngestJobData } from './queue.constants';
+import type { IngestFailure, IngestJobData, UploadRole } from './queue.constants';
 import { UploadService } from './upload.service';
 
 export interface IngestStatus {
@@ -60,9 +60,13 @@ export class JobService {
     // A retried submission whose job is already queued (or ingested: its uploads may be gone) is that job.
     if (derivedId !== undefined && (await this.queue.find(derivedId)) !== undefined)
       return { jobId: derivedId };
+    const named = (ids: string[] | undefined, role: UploadRole) => (ids ?? []).map((id) => ({ id, role }));
     const roles = [
-      ...request.uploads.data.map((id) => ({ id, role: 'data' as const })),
-      ...(request.uploads.pretrained ?? []).map((id) => ({ id, role: 'pretrained' as const })),
+      ...named(request.uploads.data, 'data'),
+      ...named(request.uploads.train, 'train'),
+      ...named(request.uploads.validation, 'validation'),
+      ...named(request.uploads.holdout, 'holdout'),
+      ...named(request.uploads.pretrained, 'pretrained'),
     ];
     if (new Set(roles.map((r) => r.id)).size !== roles.length) {
       throw new DecenterError('INVALID_ARGUMENT', 'The same upload is named twice.', {
@@ -79,6 +83,7 @@ export class JobService {
         digest: upload.digest,
         path: upload.path,
         role,
+        parts: upload.parts,
       });
     }
     const jobId = derivedId ?? randomUUID();

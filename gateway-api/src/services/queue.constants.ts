@@ -27,9 +27,23 @@ export interface IngestJobData {
     size: number;
     digest: string;
     path: string;
-    role: 'data' | 'pretrained';
+    /**
+     * `data` is split by the gateway (seeded); `train` / `validation` / `holdout` arrive split by the user
+     * and are stored as they are; `pretrained` is a model's model.json or a weight file.
+     */
+    role: UploadRole;
+    /** The upload's part files (SHARD_SIZE bytes each) with the digests the upload computed; empty if unknown. */
+    parts?: UploadPart[];
   }[];
   submittedAt: string;
+}
+
+export type UploadRole = 'data' | 'train' | 'validation' | 'holdout' | 'pretrained';
+
+export interface UploadPart {
+  path: string;
+  size: number;
+  digest: string;
 }
 
 /** Where an ingest failed, for the user: which file and line, and what was wrong. */

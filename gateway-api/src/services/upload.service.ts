@@ -10,11 +10,55 @@ import { toErrorBody } from '../errors/http-exception.filter';
 import type { AuthenticatedRequest } from '../middleware/auth.guard';
 import type { SessionUser } from '../repositories/session.repository';
 import { UploadRepository, type UploadRecord } from '../repositories/upload.repository';
+import type { UploadPart } from './queue.constants';
 import { MetricsService } from './metrics.service';
 
 export const UPLOAD_PATH = '/api/uploads';
 const DIGEST = /^[0-9a-f]{64}$/;
-const FILENAME = /^[^\p{Cc}\p{Cs}/\\]{1,255}$/u;
+/** Control, format (e.g. bidi overrides), surrogate, private-use and unassigned characters, and slashes. */
+const FILENAME_REFUSED = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\uFFFD/\\]/u;
+const MAX_FILENAME_BYTES = 255;
+
+/**
+ * Why a tus `filename` metadata value (base64, as sent in Upload-Metadata) is refused, or undefined when it
+ * is a usable base name: valid UTF-8, 1-255 bytes, no control or invisible characters, no path.
+ */
+export function filenameProblem(encoded: string | undefined): string | undefined {
+  if (encoded === undefined || encoded === '') return 'is missing';
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) return 'is not base64';
+  const bytes = Buffer.from(encoded, 'base64');
+  let name: string;
+  try {
+    name = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return 'is not valid UTF-8';
+  }
+  if (bytes.length === 0) return 'is empty';
+  if (bytes.length > MAX_FILENAME_BYTES) {
+    return `is ${String(bytes.length)} bytes long in UTF-8, over the limit of ${String(MAX_FILENAME_BYTES)}`;
+  }
+  const refused = FILENAME_REFUSED.exec(name);
+  if (refused !== null) {
+    const code = (refused[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    return refused[0] === '/' || refused[0] === '\\'
+      ? 'contains a slash: it must be a base name without slashes, not a path'
+      : `contains the control or invisible character U+${code}`;
+  }
+  if (name === '.' || name === '..' || name.trim() !== name) {
+    return 'is "." or "..", or starts or ends with white space';
+  }
+  return undefined;
+}
+
+/** The raw (still base64) value of one key of an Upload-Metadata header. */
+function rawMetadata(header: string | string[] | undefined, key: string): string | undefined {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const pair of text.split(',')) {
+    const [name, value] = pair.trim().split(' ');
+    if (name === key) return value ?? '';
+  }
+  return undefined;
+}
 
 /** A refusal from a tus hook; `onResponseError` turns it into the gateway's JSON error body. */
 export class UploadRefusedError extends ApiError {
@@ -68,9 +112,13 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
       onUploadFinish: (req, res, upload) => this.onFinish(req, res, upload),
       onIncomingRequest: (req, _res, id) => this.onIncoming(req, id),
       onResponseError: (_req, _res, error) => {
-        // tus's own protocol errors are plain objects and keep their text; anything thrown in our hooks
-        // (a refusal, or an unexpected failure) becomes the gateway's JSON error body.
-        if (!(error instanceof Error)) return undefined;
+        // tus's own protocol errors are plain objects and keep their text, except the size limit, which
+        // users hit and must be told what to do about; anything thrown in our hooks (a refusal, or an
+        // unexpected failure) becomes the gateway's JSON error body.
+        if (!(error instanceof Error)) {
+          if ((error as { status_code?: unknown }).status_code !== 413) return undefined;
+          return { status_code: 413, body: JSON.stringify(this.tooLargeBody()) };
+        }
         const body = toErrorBody(error);
         if (error instanceof UploadRefusedError) body.code = error.publicCode;
         return { status_code: body.statusCode, body: JSON.stringify(body) };
@@ -117,6 +165,16 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
     return removed;
   }
 
+  /** The 413 body for an upload over the per-file limit, in the gateway's JSON error form. */
+  private tooLargeBody(): Record<string, unknown> {
+    return {
+      statusCode: 413,
+      code: 'FILE_TOO_LARGE',
+      message: `The upload is larger than the per-file limit of ${String(this.config.uploadMaxFileBytes)} bytes (UPLOAD_MAX_FILE_BYTES).`,
+      hint: 'Split the data set into files under the limit (e.g. pre-split train, validation and holdout uploads), or ask an operator to raise UPLOAD_MAX_FILE_BYTES.',
+    };
+  }
+
   async handle(req: AuthenticatedRequest, res: ServerResponse): Promise<void> {
     await this.server.handle(req, res);
   }
@@ -134,12 +192,13 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
     const metadata = upload.metadata ?? {};
     const filename = metadata['filename'] ?? '';
     const digest = metadata['digest'] ?? '';
-    if (!FILENAME.test(filename)) {
+    const problem = filenameProblem(rawMetadata(req.headers['upload-metadata'], 'filename'));
+    if (problem !== undefined) {
       throw refusal(
         400,
-        'INVALID_ARGUMENT',
-        'The upload needs a `filename` metadata entry of 1 to 255 printable characters without slashes.',
-        "Set tus metadata `filename` to the file's base name.",
+        'INVALID_FILENAME',
+        `The upload's \`filename\` metadata entry ${problem}.`,
+        "Set tus metadata `filename` to the file's base name: valid UTF-8, 1 to 255 bytes, without slashes, control or invisible characters (rename the file if it has any).",
       );
     }
     if (!DIGEST.test(digest)) {
@@ -211,7 +270,7 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
     if (record === undefined || record.owner !== ownerOf(user)) {
       throw refusal(404, 'NOT_FOUND', `There is no upload ${upload.id}.`, 'Start a new upload.');
     }
-    const digest = await this.uploads.digestOf(upload.id, record.size);
+    const { digest, parts } = await this.uploads.digestOf(upload.id, record.size);
     if (digest !== record.declaredDigest) {
       await this.uploads.remove(record);
       this.metrics.uploadsRejected.inc({ reason: 'digest' });
@@ -222,7 +281,12 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
         'The file changed or was corrupted on the way: upload it again.',
       );
     }
-    await this.uploads.saveRecord({ ...record, digest, completedAt: new Date().toISOString() });
+    await this.uploads.saveRecord({
+      ...record,
+      digest,
+      partDigests: parts.map((part) => part.digest),
+      completedAt: new Date().toISOString(),
+    });
     this.metrics.uploadsCompleted.inc();
     this.metrics.uploadedBytes.inc(record.size);
     return res;
@@ -232,7 +296,7 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
   async completedUpload(
     user: SessionUser,
     id: string,
-  ): Promise<UploadRecord & { digest: string; path: string }> {
+  ): Promise<UploadRecord & { digest: string; path: string; parts: UploadPart[] }> {
     const record = await this.uploads.findRecord(id);
     if (record === undefined) {
       throw new NotFoundApiError(
@@ -252,6 +316,21 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
         'Resume the upload until it finishes, then submit again.',
       );
     }
-    return { ...record, digest: record.digest, path: this.uploads.filePath(id) };
+    const paths = this.uploads.partPaths(id, record.size);
+    const digests = record.partDigests ?? [];
+    return {
+      ...record,
+      digest: record.digest,
+      path: this.uploads.filePath(id),
+      // Uploads completed before part digests were recorded have none: ingest then hashes their bytes again.
+      parts:
+        digests.length === paths.length
+          ? paths.map((file, index) => ({
+              path: file,
+              size: Math.min(this.config.shardSize, record.size - index * this.config.shardSize),
+              digest: digests[index] ?? '',
+            }))
+          : [],
+    };
   }
 }

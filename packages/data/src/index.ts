@@ -9,6 +9,7 @@ export * from './csv/csv-split';
 export * from './idx/idx-reader';
 export * from './idx/idx-profile';
 export * from './idx/idx-split';
+export * from './idx/idx-raw';
 export * from './images/zip-reader';
 export * from './images/image-decoder';
 export * from './images/image-profile';

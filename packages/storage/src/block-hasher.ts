@@ -2,7 +2,7 @@ import { DEFAULT_BLOCK_SIZE } from '@decenter/core';
 import { open } from 'node:fs/promises';
 
 import { StorageError } from './errors';
-import { type HashPool, sharedHashPool } from './hash-pool';
+import { type BlockMemory, type HashPool, sharedHashPool } from './hash-pool';
 import { leafHash, merkleRoot } from './merkle';
 
 /** A short last block under this size is hashed inline: a worker round trip would cost more. */
@@ -13,7 +13,15 @@ export interface BlockHasherOptions {
   pool?: HashPool;
   /** Blocks handed to workers and not yet hashed; bounds memory to about (maxInFlight + 1) * blockSize. */
   maxInFlight?: number;
+  /**
+   * Where the bytes go once hashed (e.g. a file): each block is written through the sink while a worker
+   * hashes it, from the same shared memory, so the bytes are neither copied again nor read back to hash.
+   */
+  sink?: BlockSink;
 }
+
+/** Writes `bytes` at `position` (their offset in the whole stream); resolves once they are written. */
+export type BlockSink = (bytes: Uint8Array, position: number) => Promise<void>;
 
 export interface DigestResult {
   size: number;
@@ -42,10 +50,13 @@ export class BlockHasher {
   private readonly blockSize: number;
   private readonly pool: HashPool;
   private readonly maxBuffers: number;
-  private readonly spare: ArrayBuffer[] = [];
+  private readonly sink: BlockSink | undefined;
+  private readonly spare: BlockMemory[] = [];
   private allocated = 0;
   private current: Uint8Array | undefined;
   private filled = 0;
+  /** Bytes of the current block already written through the sink (by sync()). */
+  private sunk = 0;
   private blocks = 0;
   private readonly leaves: Buffer[] = [];
   private readonly pending = new Set<Promise<void>>();
@@ -58,6 +69,7 @@ export class BlockHasher {
     this.blockSize = checkBlockSize(options.blockSize ?? DEFAULT_BLOCK_SIZE);
     this.pool = options.pool ?? sharedHashPool();
     this.maxBuffers = (options.maxInFlight ?? this.pool.size * 2) + 1;
+    this.sink = options.sink;
   }
 
   /** Adds bytes; resolves once they are copied, waiting while every block buffer is in a worker. */
@@ -96,7 +108,10 @@ export class BlockHasher {
       if (spare !== undefined) return new Uint8Array(spare);
       if (this.allocated < this.maxBuffers) {
         this.allocated++;
-        return new Uint8Array(new ArrayBuffer(this.blockSize));
+        // With a sink the block is written and hashed at once, so its memory is shared with the worker.
+        return new Uint8Array(
+          this.sink === undefined ? new ArrayBuffer(this.blockSize) : new SharedArrayBuffer(this.blockSize),
+        );
       }
       await new Promise<void>((resolve) => (this.waiter = resolve));
     }
@@ -108,34 +123,66 @@ export class BlockHasher {
     waiter?.();
   }
 
-  private flush(): void {
-    const block = this.current;
-    if (block === undefined || this.filled === 0) return;
-    const index = this.blocks++;
-    const length = this.filled;
-    this.current = undefined;
-    this.filled = 0;
-    if (length < this.blockSize && length < INLINE_LIMIT) {
-      this.leaves[index] = leafHash(block.subarray(0, length));
-      this.spare.push(block.buffer as ArrayBuffer);
-      return;
-    }
-    const job = this.pool
-      .hashLeaf(block.buffer as ArrayBuffer, length)
+  private track(job: Promise<unknown>): void {
+    const tracked: Promise<void> = job
       .then(
-        ({ digest, buffer }) => {
-          this.leaves[index] = digest;
-          this.spare.push(buffer);
-        },
+        () => undefined,
         (error: unknown) => {
           this.failure ??= error instanceof Error ? error : new Error(String(error));
         },
       )
       .finally(() => {
-        this.pending.delete(job);
+        this.pending.delete(tracked);
         this.wake();
       });
-    this.pending.add(job);
+    this.pending.add(tracked);
+  }
+
+  private flush(): void {
+    const block = this.current;
+    if (block === undefined || this.filled === 0) return;
+    const index = this.blocks++;
+    const length = this.filled;
+    const position = index * this.blockSize;
+    const written =
+      this.sink === undefined || this.sunk === length
+        ? Promise.resolve()
+        : this.sink(block.subarray(this.sunk, length), position + this.sunk);
+    this.current = undefined;
+    this.filled = 0;
+    this.sunk = 0;
+    const memory = block.buffer;
+    if (length < this.blockSize && length < INLINE_LIMIT) {
+      this.leaves[index] = leafHash(block.subarray(0, length));
+      this.track(written.finally(() => this.spare.push(memory)));
+      return;
+    }
+    // The block is reused only once it is both written and hashed.
+    this.track(
+      Promise.allSettled([written, this.pool.hashLeaf(memory, length)]).then(([write, hash]) => {
+        if (hash.status === 'fulfilled') {
+          this.leaves[index] = hash.value.digest;
+          this.spare.push(hash.value.buffer);
+        }
+        if (write.status === 'rejected') throw write.reason;
+        if (hash.status === 'rejected') throw hash.reason;
+      }),
+    );
+  }
+
+  /**
+   * Writes every byte taken so far through the sink (the short current block too) and waits until all are
+   * written, e.g. before answering the request that brought them. Later bytes continue the same block.
+   */
+  async sync(): Promise<void> {
+    const block = this.current;
+    if (this.sink !== undefined && block !== undefined && this.filled > this.sunk) {
+      const from = this.sunk;
+      this.sunk = this.filled;
+      this.track(this.sink(block.subarray(from, this.filled), this.blocks * this.blockSize + from));
+    }
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Hashes the last, partial block and waits for every worker; the hasher takes no more bytes after this. */

@@ -16,15 +16,20 @@ parentPort.on('message', (task) => {
   const digest = createHash('sha256').update(LEAF).update(new Uint8Array(task.buffer, 0, task.length)).digest();
   const out = new ArrayBuffer(32);
   new Uint8Array(out).set(digest);
-  parentPort.postMessage({ id: task.id, digest: out, buffer: task.buffer }, [out, task.buffer]);
+  // A SharedArrayBuffer is shared, not moved: only a plain ArrayBuffer goes back in the transfer list.
+  const transfer = task.buffer instanceof ArrayBuffer ? [out, task.buffer] : [out];
+  parentPort.postMessage({ id: task.id, digest: out, buffer: task.buffer }, transfer);
 });
 `;
 
+/** A block's memory: transferred to the worker and back (ArrayBuffer) or shared with it (SharedArrayBuffer). */
+export type BlockMemory = ArrayBuffer | SharedArrayBuffer;
+
 interface Task {
   id: number;
-  buffer: ArrayBuffer;
+  buffer: BlockMemory;
   length: number;
-  resolve: (result: { digest: Buffer; buffer: ArrayBuffer }) => void;
+  resolve: (result: { digest: Buffer; buffer: BlockMemory }) => void;
   reject: (error: Error) => void;
 }
 
@@ -49,11 +54,21 @@ export class HashPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('HashPool size must be a positive integer');
   }
 
-  /** Hashes `length` bytes of `buffer` as a leaf; the buffer is transferred and handed back in the result. */
-  hashLeaf(buffer: ArrayBuffer, length: number): Promise<{ digest: Buffer; buffer: ArrayBuffer }> {
+  /**
+   * Hashes `length` bytes of `buffer` as a leaf. An ArrayBuffer is transferred and handed back in the result;
+   * a SharedArrayBuffer stays usable here (e.g. written to disk while it is hashed) and must not change until
+   * the result arrives.
+   */
+  hashLeaf<B extends BlockMemory>(buffer: B, length: number): Promise<{ digest: Buffer; buffer: B }> {
     if (this.closed) return Promise.reject(new StorageError('UNAVAILABLE', 'The hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, buffer, length, resolve, reject });
+      this.queue.push({
+        id: this.nextId++,
+        buffer,
+        length,
+        resolve: resolve as (result: { digest: Buffer; buffer: BlockMemory }) => void,
+        reject,
+      });
       this.dispatch();
     });
   }
@@ -61,7 +76,7 @@ export class HashPool {
   private spawn(): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     const slot: Slot = { worker, task: undefined };
-    worker.on('message', (message: { id: number; digest: ArrayBuffer; buffer: ArrayBuffer }) => {
+    worker.on('message', (message: { id: number; digest: ArrayBuffer; buffer: BlockMemory }) => {
       const task = slot.task;
       slot.task = undefined;
       if (task?.id === message.id) {
@@ -93,7 +108,10 @@ export class HashPool {
       const task = this.queue.shift() as Task;
       slot.task = task;
       slot.worker.ref();
-      slot.worker.postMessage({ id: task.id, buffer: task.buffer, length: task.length }, [task.buffer]);
+      slot.worker.postMessage(
+        { id: task.id, buffer: task.buffer, length: task.length },
+        task.buffer instanceof ArrayBuffer ? [task.buffer] : [],
+      );
     }
     for (const slot of this.slots) if (slot.task === undefined) slot.worker.unref();
   }

@@ -11,3 +11,4 @@ export * from './object-reader';
 export * from './manifest.builder';
 export * from './backend.factory';
 export * from './job-objects.fetcher';
+export * from './part-files';

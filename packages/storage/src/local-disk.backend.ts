@@ -47,6 +47,8 @@ function isErrno(error: unknown, ...codes: string[]): boolean {
  * directories 0700: only the service account reads the store directly; everyone else goes through
  * `canRead`.
  */
+type StoredInfoMoved = StoredObjectInfo & { moved: boolean };
+
 export class LocalDiskBackend implements StorageBackend {
   constructor(private readonly rootDir: string) {}
 
@@ -166,6 +168,62 @@ export class LocalDiskBackend implements StorageBackend {
         await source.close();
       }
     });
+  }
+
+  /**
+   * Makes a local file the object by renaming it into place (no copy): it is fsynced first, so the object
+   * is on disk before anyone records its hash. Across file systems it is copied instead and left in place.
+   */
+  async adoptFile(
+    bucket: string,
+    key: string,
+    file: string,
+    opts: PutObjectOptions = {},
+  ): Promise<StoredInfoMoved> {
+    checkExpectedSize(opts.expectedSize);
+    await this.requireBucket(bucket);
+    const target = this.objectPath(bucket, key);
+    const policy = opts.policy === undefined ? undefined : parseReadPolicy(opts.policy);
+    const handle = await fs.open(file, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+        throw new SizeMismatchError(`"${file}" has ${size} bytes, ${opts.expectedSize} were declared`);
+      }
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    if (await this.headObject(bucket, key).catch(() => undefined)) {
+      throw new StorageError('CONFLICT', `Key "${key}" already holds an object`, {
+        hint: 'Delete it first, or store the file under another key.',
+      });
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await this.writeMeta(bucket, this.metaPath(bucket, key), {
+      ...(opts.contentType === undefined ? {} : { contentType: opts.contentType }),
+      ...(policy === undefined ? {} : { policy }),
+    });
+    let moved = true;
+    try {
+      await fs.rename(file, target);
+      await fs.chmod(target, 0o600);
+    } catch (error) {
+      if (!isErrno(error, 'EXDEV')) {
+        await this.deleteObject(bucket, key);
+        throw error;
+      }
+      moved = false;
+      return { ...(await this.putFile(bucket, key, file, opts)), moved };
+    }
+    const info = await this.headObject(bucket, key);
+    if (info === undefined) throw new ObjectNotFoundError(bucket, key);
+    return { ...info, moved };
+  }
+
+  async releaseFile(bucket: string, key: string, file: string): Promise<void> {
+    await fs.rename(this.objectPath(bucket, key), file);
+    await this.deleteObject(bucket, key);
   }
 
   /**

@@ -48,6 +48,19 @@ export interface StorageBackend {
    * through JavaScript; same all-or-nothing guarantee as putObject.
    */
   putFile?(bucket: string, key: string, file: string, opts?: PutFileOptions): Promise<StoredObjectInfo>;
+  /**
+   * Optional fast path for a local file the caller owns and gives up: it becomes the object without a copy
+   * (a rename on the same file system) and is no longer at `file` afterwards, unless `moved` is false (the
+   * backend had to copy it). `releaseFile` undoes it.
+   */
+  adoptFile?(
+    bucket: string,
+    key: string,
+    file: string,
+    opts?: PutObjectOptions,
+  ): Promise<StoredObjectInfo & { moved: boolean }>;
+  /** Gives an adopted object's bytes back to `file` (where they came from) and forgets the object. */
+  releaseFile?(bucket: string, key: string, file: string): Promise<void>;
   getObject(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
   headObject(bucket: string, key: string): Promise<StoredObjectInfo | undefined>;
   deleteObject(bucket: string, key: string): Promise<void>;
