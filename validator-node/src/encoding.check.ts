@@ -5,13 +5,12 @@ import { fitTrainingEncoding as fitAsTrainerDoes } from '@decenter/ml';
 /**
  * Fits the input encoding on the job's training data with the very function the execution node's
  * trainer uses (profile, then fit, on the train split only), so a candidate's recorded encoding can be checked.
- * Only CSV is refitted; other formats give undefined (their encoding is not checked yet).
+ * Every format is refitted: CSV statistics and categories, IDX classes and pixel scale, image archives' classes,
+ * size and channels.
  */
 export async function fitTrainingEncoding(
   spec: JobSpec,
   trainFiles: readonly string[],
-): Promise<EncodingSpec | undefined> {
-  const [file] = trainFiles;
-  if (spec.data.format !== 'csv' || file === undefined || trainFiles.length !== 1) return undefined;
-  return fitAsTrainerDoes([file], spec.data, spec.task);
+): Promise<EncodingSpec> {
+  return fitAsTrainerDoes([...trainFiles], spec.data, spec.task);
 }

@@ -1,4 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { parseJobSpec } from '@decenter/core';
 
@@ -66,5 +69,27 @@ describe('streamingSource', () => {
     await expect(fitTrainingEncoding([IRIS, IRIS], SPEC.data, SPEC.task)).rejects.toThrow(
       'csv and image-zip take one, idx an images and a labels file',
     );
+  });
+
+  it('fits an IDX pair given in either order, plain or gzipped, as the labels file is the 1-dimensional one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'idx-pair-'));
+    try {
+      const images = path.join(dir, 'a.idx');
+      const labels = path.join(dir, 'b.idx.gz');
+      // Six 2x2 images of bytes, labels 0..2.
+      const imageHeader = Buffer.from([0, 0, 8, 3, 0, 0, 0, 6, 0, 0, 0, 2, 0, 0, 0, 2]);
+      await writeFile(images, Buffer.concat([imageHeader, Buffer.alloc(24, 200)]));
+      await writeFile(labels, gzipSync(Buffer.from([0, 0, 8, 1, 0, 0, 0, 6, 0, 1, 2, 0, 1, 2])));
+      const idx = parseJobSpec({
+        ...SPEC,
+        data: { format: 'idx' },
+        model: { kind: 'template', template: 'mlp' },
+      });
+      const inOrder = await fitTrainingEncoding([images, labels], idx.data, idx.task);
+      expect(await fitTrainingEncoding([labels, images], idx.data, idx.task)).toEqual(inOrder);
+      expect(JSON.stringify(inOrder)).toContain('"classes"');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   idxEncoding,
   imageEncoding,
   openDataset,
+  openMaybeGzip,
   profileCsv,
   profileIdx,
   profileImageZip,
@@ -38,7 +39,7 @@ export async function fitTrainingEncoding(
     return fitCsvEncoding(readCsv(createReadStream(first), { file: 'train.csv' }), { profile, data, task });
   }
   if (data.format === 'idx' && first !== undefined && second !== undefined && files.length === 2) {
-    const paths = { images: first, labels: second };
+    const paths = await idxPair(first, second);
     const profile = await profileIdx(paths, {
       files: { images: 'train-images.idx', labels: 'train-labels.idx' },
     });
@@ -54,6 +55,26 @@ export async function fitTrainingEncoding(
     'INVALID_DATA',
     `cannot read ${data.format} training data from ${files.length} file(s); csv and image-zip take one, idx an images and a labels file`,
   );
+}
+
+/** The number of dimensions an IDX file's header declares (its fourth byte), gzip or not. */
+async function idxDimensions(file: string): Promise<number | undefined> {
+  let head = Buffer.alloc(0);
+  for await (const chunk of await openMaybeGzip(file)) {
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= 4) break;
+  }
+  return head[3];
+}
+
+/**
+ * An IDX pair in either order: the labels file is the one whose header declares one dimension. Manifests list
+ * a job's objects in the order they were stored, which is not always images first.
+ */
+async function idxPair(first: string, second: string): Promise<{ images: string; labels: string }> {
+  return (await idxDimensions(first)) === 1 && (await idxDimensions(second)) !== 1
+    ? { images: second, labels: first }
+    : { images: first, labels: second };
 }
 
 export interface StreamingSourceOptions {
