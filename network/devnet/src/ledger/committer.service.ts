@@ -45,17 +45,26 @@ function sameVersion(a: Version | null, b: Version | null): boolean {
  * position in the chain (MVCC and phantom reads, as Fabric's committer does), and commits block, state,
  * history and index in one atomic write.
  *
- * Blocks are cut when blockSize transactions wait, when the first of them has waited blockTimeoutMs,
- * or at once when no block is being committed and no endorsed transaction is still expected: a lone
- * client then sees commit latency, not the timeout.
+ * Blocks are cut as Fabric's orderer cuts them: when blockSize transactions wait, or when the first of
+ * them has waited blockTimeoutMs (counted from its arrival, so time spent behind a committing block
+ * counts), and at once when no endorsed transaction is still expected (a lone client then sees commit
+ * latency, not the timeout). Blocks commit one after another; while one commits, the next one fills,
+ * and it is cut the moment the previous one is done if its first transaction has waited long enough.
+ * With blockTimeoutMs 0 this is a plain group commit.
  */
 export class CommitterService {
   private pending: OrderedTx[] = [];
+  /** When each pending transaction arrived (performance.now()), in the same order. */
+  private readonly arrivals: number[] = [];
   private readonly pendingIds = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private committing: Promise<void> = Promise.resolve();
   private busy = false;
+  /** A cut is queued and has not taken its batch yet; later arrivals join that block. */
+  private cutQueued = false;
   private readonly events = new EventEmitter();
+  /** CommitStatus calls waiting for a transaction, by transaction id. */
+  private readonly waiters = new Map<string, Set<(entry: TxEntry) => void>>();
   private closed = false;
 
   constructor(
@@ -91,17 +100,31 @@ export class CommitterService {
   enqueue(tx: OrderedTx): void {
     if (this.closed) throw new Error('the devnet is stopping');
     this.pending.push(tx);
+    this.arrivals.push(performance.now());
     this.pendingIds.add(tx.txId);
-    if (this.pending.length >= this.opts.blockSize) {
+    if (this.pending.length >= this.opts.blockSize) this.cut();
+    // While a block commits, its end decides about the next one (see cut).
+    else if (!this.busy) this.schedule();
+  }
+
+  /** With nothing committing: cuts now, or sets the timer of the oldest waiting transaction. */
+  private schedule(): void {
+    if (this.cutQueued || this.pending.length === 0) return;
+    const waited = performance.now() - (this.arrivals[0] ?? 0);
+    if (
+      this.pending.length >= this.opts.blockSize ||
+      waited >= this.opts.blockTimeoutMs ||
+      !this.opts.expectMore()
+    ) {
       this.cut();
-    } else if (!this.busy && !this.opts.expectMore()) {
-      // Nothing else is coming and nothing is committing: waiting out the timeout would only add latency.
-      this.cut();
-    } else {
-      this.timer ??= setTimeout(() => {
-        this.cut();
-      }, this.opts.blockTimeoutMs);
+      return;
     }
+    this.timer ??= setTimeout(
+      () => {
+        this.cut();
+      },
+      Math.ceil(this.opts.blockTimeoutMs - waited),
+    );
   }
 
   private cut(): void {
@@ -109,23 +132,20 @@ export class CommitterService {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.cutQueued) return;
+    this.cutQueued = true;
     // Blocks commit strictly one after another; transactions arriving meanwhile wait for the next block.
     this.committing = this.committing.then(async () => {
+      this.cutQueued = false;
       const batch = this.pending.splice(0, this.opts.blockSize);
+      this.arrivals.splice(0, batch.length);
       this.busy = true;
       try {
         if (batch.length > 0) await this.commitBlock(batch);
       } finally {
         this.busy = false;
       }
-      if (this.pending.length === 0) return;
-      if (this.pending.length >= this.opts.blockSize || !this.opts.expectMore()) {
-        this.cut();
-      } else {
-        this.timer ??= setTimeout(() => {
-          this.cut();
-        }, this.opts.blockTimeoutMs);
-      }
+      this.schedule();
     });
     this.committing = this.committing.catch((err: unknown) => {
       this.opts.log({ event: 'commit-failed', error: err instanceof Error ? err.message : String(err) });
@@ -144,10 +164,14 @@ export class CommitterService {
         reject(new Error('request cancelled'));
       };
       const cleanup = () => {
-        this.events.off(`tx:${txId}`, onCommit);
+        const waiting = this.waiters.get(txId);
+        waiting?.delete(onCommit);
+        if (waiting?.size === 0) this.waiters.delete(txId);
         signal.removeEventListener('abort', onAbort);
       };
-      this.events.on(`tx:${txId}`, onCommit);
+      const waiting = this.waiters.get(txId) ?? new Set();
+      waiting.add(onCommit);
+      this.waiters.set(txId, waiting);
       signal.addEventListener('abort', onAbort);
       // Registered first, then looked up, so a commit in between is never missed.
       try {
@@ -270,8 +294,12 @@ export class CommitterService {
     await this.repo.commit({ ...commit, block, blockHash: blockHeaderHash(header) });
 
     for (const tx of batch) this.pendingIds.delete(tx.txId);
-    for (const tx of commit.txs)
-      this.events.emit(`tx:${tx.txId}`, { blockNum, txNum: tx.txNum, code: tx.code });
+    for (const tx of commit.txs) {
+      const waiting = this.waiters.get(tx.txId);
+      if (!waiting) continue;
+      const entry: TxEntry = { blockNum, txNum: tx.txNum, code: tx.code };
+      for (const onCommit of [...waiting]) onCommit(entry);
+    }
     this.events.emit('block', blockNum + 1);
   }
 
