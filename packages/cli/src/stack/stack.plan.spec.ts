@@ -2,7 +2,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { entryPoints, gatewayDefinition, missingBuilds, nodeDefinition, serviceName } from './stack.plan';
+import {
+  entryPoints,
+  gatewayDefinition,
+  missingBuilds,
+  nodeDefinition,
+  progressSettings,
+  serviceName,
+} from './stack.plan';
 
 describe('stack plan', () => {
   let root: string;
@@ -66,5 +73,28 @@ describe('stack plan', () => {
     expect(
       nodeDefinition(root, { home: '/h', role: 'validator', identity: 'Org3/validator1' }).args,
     ).toContain('--poll-seconds');
+  });
+});
+
+describe('progressSettings', () => {
+  const gateways = [
+    { org: 'Org1', grpcPort: 50151 },
+    { org: 'Org2', grpcPort: 50152 },
+    { org: 'Org3', grpcPort: 50153 },
+  ];
+
+  it("sends each job's progress to the gateway of its owner's org, the node's own org by default", () => {
+    expect(progressSettings(gateways, 'Org2')).toEqual({
+      progressEndpoints: {
+        Org1MSP: '127.0.0.1:50151',
+        Org2MSP: '127.0.0.1:50152',
+        Org3MSP: '127.0.0.1:50153',
+      },
+      progressEndpoint: '127.0.0.1:50152',
+    });
+  });
+
+  it('reports nowhere when no gateway runs', () => {
+    expect(progressSettings([], 'Org1')).toEqual({});
   });
 });

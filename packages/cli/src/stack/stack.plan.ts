@@ -110,3 +110,23 @@ export function nodeDefinition(
     marker: options.identity,
   };
 }
+
+/**
+ * What an executor's node config says about progress: a job's progress goes to the gateway of the job
+ * owner's org, so each owner's portal shows the curves of every org's nodes. The node's own org's gateway
+ * is the default, for an owner org (added later) that the map does not name.
+ */
+export function progressSettings(
+  gateways: readonly { org: string; grpcPort: number }[],
+  ownOrg: string,
+): { progressEndpoints?: Record<string, string>; progressEndpoint?: string } {
+  if (gateways.length === 0) return {};
+  const endpoint = (grpcPort: number) => `127.0.0.1:${String(grpcPort)}`;
+  const own = gateways.find((gateway) => gateway.org === ownOrg);
+  return {
+    progressEndpoints: Object.fromEntries(
+      gateways.map((gateway) => [`${gateway.org}MSP`, endpoint(gateway.grpcPort)]),
+    ),
+    ...(own === undefined ? {} : { progressEndpoint: endpoint(own.grpcPort) }),
+  };
+}

@@ -23,6 +23,7 @@ import {
   nodeDefinition,
   ORGS,
   PREFERRED_PORTS,
+  progressSettings,
   serviceName,
   STACK_EXECUTORS,
   STACK_VALIDATORS,
@@ -190,14 +191,16 @@ const logSays =
   (output: string): Promise<boolean> =>
     Promise.resolve(output.includes(`"event":"${event}"`));
 
-/** The executor's node config: progress goes to its own org's gateway. */
-async function executorConfig(home: string, identity: string, grpcPort: number | undefined): Promise<string> {
+/** Writes the executor's node config (its progress endpoints) and returns its path. */
+async function executorConfig(
+  home: string,
+  identity: string,
+  gateways: readonly { org: string; grpcPort: number }[],
+): Promise<string> {
   const file = join(home, 'nodes', `${identity.replace('/', '-')}.config.json`);
   await mkdir(join(home, 'nodes'), { recursive: true });
-  await writeFile(
-    file,
-    `${JSON.stringify(grpcPort === undefined ? {} : { progressEndpoint: `127.0.0.1:${String(grpcPort)}` }, null, 2)}\n`,
-  );
+  const org = identity.split('/')[0] ?? '';
+  await writeFile(file, `${JSON.stringify(progressSettings(gateways, org), null, 2)}\n`);
   return file;
 }
 
@@ -213,10 +216,10 @@ export async function startNode(
   options: NodeStartOptions,
 ): Promise<{ name: string; pid: number; logFile: string }> {
   const state = await readStackState(options.home);
-  const org = options.identity.split('/')[0] ?? '';
-  const grpcPort = state?.gateways.find((gateway) => gateway.org === org)?.grpcPort;
   const configFile =
-    options.role === 'executor' ? await executorConfig(options.home, options.identity, grpcPort) : undefined;
+    options.role === 'executor'
+      ? await executorConfig(options.home, options.identity, state?.gateways ?? [])
+      : undefined;
   const definition = nodeDefinition(options.root, {
     home: options.home,
     role: options.role,
