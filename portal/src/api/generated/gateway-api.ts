@@ -335,7 +335,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Server-sent events: ledger events of the job and training progress from nodes */
+    /**
+     * Server-sent events: ledger events of the job and training progress from nodes
+     * @description Events `job` (snapshot first), `ledger`, `progress` and `ingest`; a `: keep-alive` comment every 15 s keeps idle streams open through proxies.
+     */
     get: operations['JobController_eventStream'];
     put?: never;
     post?: never;
@@ -523,8 +526,14 @@ export interface components {
       certificate?: components['schemas']['CertificateDto'];
     };
     SubmitJobUploadsDto: {
-      /** @description Completed tus upload ids of the data files */
-      data: string[];
+      /** @description Completed tus upload ids of the whole data set, which the gateway splits into train / validation / holdout with the spec's seeded split (the default). Give either data or all of train, validation and holdout. */
+      data?: string[];
+      /** @description A data set you split yourself: the upload ids of the training split (one CSV, an IDX images + labels pair, or one image archive). Stored as uploaded, without a copy; the spec's split ratios and seed are not used. */
+      train?: string[];
+      /** @description Pre-split data: the validation split (same files as train). */
+      validation?: string[];
+      /** @description Pre-split data: the holdout split (same files as train), sealed: only validator identities can read it, and its hash goes on the ledger. */
+      holdout?: string[];
       /** @description Completed tus upload ids of a pre-trained model: its model.json and the weight files it names */
       pretrained?: string[];
     };

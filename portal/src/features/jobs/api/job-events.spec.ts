@@ -46,4 +46,24 @@ describe('job events', () => {
       b: [{ epoch: 1, metrics: { loss: 1 } }],
     });
   });
+
+  it('keeps the org of the node that reported each epoch', () => {
+    let curves: TrainingCurves = {};
+    const org1 = { trialId: 'a', nodeMspId: 'Org1MSP', nodeId: 'x509::n1', jobId: 'j', epochs: 3 };
+    const event = parseJobEvent(JSON.stringify({ ...org1, epoch: 1, metrics: { loss: 1 } }), 'progress');
+    expect(event).toMatchObject({ type: 'progress', nodeMspId: 'Org1MSP' });
+    if (event?.type !== 'progress') throw new Error('not a progress event');
+    curves = addProgress(curves, event);
+    curves = addProgress(curves, {
+      type: 'progress',
+      trialId: 'b',
+      node: { mspId: 'Org2MSP', id: 'x509::n2' },
+      epoch: 1,
+      metrics: { loss: 2 },
+    });
+    expect(curves).toEqual({
+      a: [{ epoch: 1, metrics: { loss: 1 }, nodeMspId: 'Org1MSP' }],
+      b: [{ epoch: 1, metrics: { loss: 2 }, nodeMspId: 'Org2MSP' }],
+    });
+  });
 });

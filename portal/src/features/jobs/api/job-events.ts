@@ -10,6 +10,8 @@ export const progressEventSchema = z.object({
   type: z.literal('progress'),
   trialId: z.string(),
   node: actorSchema.optional(),
+  /** MSP of the node that trained the epoch: the owner's gateway relays the nodes of every org. */
+  nodeMspId: z.string().optional(),
   epoch: z.number().int().min(0),
   metrics: z.record(z.string(), z.number()),
 });
@@ -36,6 +38,8 @@ export type JobEvent = z.infer<typeof jobEventSchema>;
 export interface EpochPoint {
   epoch: number;
   metrics: Record<string, number>;
+  /** The org (MSP ID) of the node that reported it, when the gateway says. */
+  nodeMspId?: string;
 }
 /** Per trial, its epochs in order (a re-sent epoch replaces the earlier one). */
 export type TrainingCurves = Readonly<Record<string, readonly EpochPoint[]>>;
@@ -43,7 +47,13 @@ export type TrainingCurves = Readonly<Record<string, readonly EpochPoint[]>>;
 export function addProgress(curves: TrainingCurves, event: ProgressEvent): TrainingCurves {
   const existing = curves[event.trialId] ?? [];
   const others = existing.filter((point) => point.epoch !== event.epoch);
-  const next = [...others, { epoch: event.epoch, metrics: event.metrics }].sort((a, b) => a.epoch - b.epoch);
+  const nodeMspId = event.nodeMspId ?? event.node?.mspId;
+  const point: EpochPoint = {
+    epoch: event.epoch,
+    metrics: event.metrics,
+    ...(nodeMspId === undefined || nodeMspId === '' ? {} : { nodeMspId }),
+  };
+  const next = [...others, point].sort((a, b) => a.epoch - b.epoch);
   return { ...curves, [event.trialId]: next };
 }
 

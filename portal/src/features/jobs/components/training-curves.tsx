@@ -8,16 +8,21 @@ const STREAM_TEXT: Record<StreamState, string> = {
   closed: 'Live updates are off: the job is not training.',
 };
 
-function seriesFor(curves: TrainingCurves, metric: string): ChartSeries[] {
+/** One line per trial, named with the org of the node training it: the owner sees every org's nodes. */
+export function seriesFor(curves: TrainingCurves, metric: string): ChartSeries[] {
   return Object.entries(curves)
     .map(([trialId, points]) => ({
-      name: trialId,
+      name: seriesName(trialId, points.at(-1)?.nodeMspId),
       points: points.flatMap((p) => {
         const y = p.metrics[metric];
         return y === undefined ? [] : [{ x: p.epoch, y }];
       }),
     }))
     .filter((s) => s.points.length > 0);
+}
+
+function seriesName(trialId: string, nodeMspId: string | undefined): string {
+  return nodeMspId === undefined ? trialId : `${trialId} (${nodeMspId})`;
 }
 
 /** Loss and the objective metric per epoch, one line per candidate (trial). */

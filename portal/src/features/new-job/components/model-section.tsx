@@ -1,7 +1,10 @@
 import { ACTIVATIONS, TEMPLATES } from '@decenter/core';
+import { useState } from 'react';
 
 import { FormField } from '../../../components/ui/form-field';
 import type { SpecFields } from '../utils/spec-fields';
+import { readTopologyFile } from '../utils/topology-file';
+import { FileDropZone } from './file-drop-zone';
 
 type Update = <K extends keyof SpecFields>(
   key: K,
@@ -14,7 +17,52 @@ const TEMPLATE_HELP: Record<(typeof TEMPLATES)[number], string> = {
   cnn: 'cnn: convolutions for images (IDX or an image archive).',
 };
 
-/** Model choice: a template with its options, or a custom TensorFlow.js layers topology typed as JSON. */
+/**
+ * A file picker and drop zone that fill the topology editor from a model.json or topology file; a file
+ * that holds no topology is refused with the reason and leaves the editor as it was.
+ */
+function TopologyFilePicker({ onTopology }: { onTopology: (topology: string) => void }) {
+  const [message, setMessage] = useState<{ kind: 'error' | 'loaded'; text: string } | undefined>();
+  const onFiles = (files: File[]) => {
+    const file = files[0];
+    if (file === undefined) return;
+    void readTopologyFile(file).then((result) => {
+      if (result.topology === undefined) {
+        setMessage({ kind: 'error', text: result.error ?? `${file.name} holds no topology.` });
+        return;
+      }
+      onTopology(result.topology);
+      setMessage({
+        kind: 'loaded',
+        text:
+          result.source === 'model.json'
+            ? `Loaded the modelTopology of ${file.name} into the editor.`
+            : `Loaded the topology of ${file.name} into the editor.`,
+      });
+    });
+  };
+  return (
+    <>
+      <FileDropZone
+        label="Topology file"
+        help="A TensorFlow.js model.json (its modelTopology is used; weights are not needed) or a layers topology JSON. Nothing in it is run: layers are declarative."
+        accept=".json,application/json"
+        multiple={false}
+        onFiles={onFiles}
+      />
+      {message?.kind === 'error' && (
+        <p className="field-error" role="alert">
+          {message.text}
+        </p>
+      )}
+      <p className="small muted" role="status">
+        {message?.kind === 'loaded' ? message.text : ''}
+      </p>
+    </>
+  );
+}
+
+/** Model choice: a template with its options, or a custom TensorFlow.js layers topology (typed or from a file). */
 export function ModelSection({
   fields,
   update,
@@ -179,22 +227,29 @@ export function ModelSection({
           </div>
         </>
       ) : (
-        <FormField
-          label="Topology JSON"
-          errors={errorsFor('topology')}
-          help="The modelTopology of a TensorFlow.js model.json. Only declarative layers are allowed; Lambda and custom layers are refused."
-        >
-          {(control) => (
-            <textarea
-              {...control}
-              spellCheck={false}
-              value={fields.topology}
-              onChange={(e) => {
-                update('topology', e.target.value);
-              }}
-            />
-          )}
-        </FormField>
+        <>
+          <TopologyFilePicker
+            onTopology={(topology) => {
+              update('topology', topology);
+            }}
+          />
+          <FormField
+            label="Topology JSON"
+            errors={errorsFor('topology')}
+            help="The modelTopology of a TensorFlow.js model.json. Only declarative layers are allowed; Lambda and custom layers are refused."
+          >
+            {(control) => (
+              <textarea
+                {...control}
+                spellCheck={false}
+                value={fields.topology}
+                onChange={(e) => {
+                  update('topology', e.target.value);
+                }}
+              />
+            )}
+          </FormField>
+        </>
       )}
     </fieldset>
   );
