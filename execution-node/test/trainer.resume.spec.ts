@@ -8,10 +8,15 @@ import { buildSandboxArgs, startTrainer, trainerCodeDirs, trainerEntry } from '.
 import type { TrainerMessage, TrainerResult, TrialInput } from '../src/trainer.protocol';
 import { buildExecutionNode } from './support/build';
 import { IRIS_SPEC, irisSplits } from './support/job.fixture';
+import { pretrainedIrisMlp } from './support/pretrained.fixture';
 
 jest.setTimeout(90_000);
 
 const EPOCHS = 8;
+const FINE_TUNE = {
+  ...IRIS_SPEC,
+  model: { ...IRIS_SPEC.model, pretrained: { source: 'pretrained', freeze: ['base'] } },
+};
 
 describe('the sandboxed trainer', () => {
   let root: string;
@@ -25,9 +30,18 @@ describe('the sandboxed trainer', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function prepare(name: string): Promise<{ trialDir: string; trialJson: string }> {
+  async function prepare(
+    name: string,
+    pretrained?: Record<string, Buffer>,
+  ): Promise<{ trialDir: string; trialJson: string }> {
     const trialDir = path.join(root, name);
     await mkdir(path.join(trialDir, 'input'), { recursive: true });
+    const pretrainedDir = path.join(trialDir, 'input', 'pretrained');
+    if (pretrained !== undefined) {
+      await mkdir(pretrainedDir);
+      for (const [file, bytes] of Object.entries(pretrained))
+        await writeFile(path.join(pretrainedDir, file), bytes);
+    }
     await mkdir(path.join(trialDir, 'output'), { recursive: true });
     const splits = await irisSplits();
     await writeFile(path.join(trialDir, 'input', 'train.csv'), splits.train);
@@ -35,7 +49,7 @@ describe('the sandboxed trainer', () => {
     const input: TrialInput = {
       jobId: 'j1',
       trialId: 't000',
-      spec: parseJobSpec(IRIS_SPEC),
+      spec: parseJobSpec(pretrained === undefined ? IRIS_SPEC : FINE_TUNE),
       hyperparameters: { learningRate: 0.05, batchSize: 8, epochs: EPOCHS, optimizer: 'adam' },
       seed: 11,
       backends: ['wasm', 'cpu'],
@@ -43,6 +57,7 @@ describe('the sandboxed trainer', () => {
         train: [path.join(trialDir, 'input', 'train.csv')],
         validation: [path.join(trialDir, 'input', 'validation.csv')],
       },
+      ...(pretrained === undefined ? {} : { pretrainedDir }),
       checkpointDir: path.join(trialDir, 'output', 'checkpoints'),
       modelDir: path.join(trialDir, 'output', 'model'),
     };
@@ -95,6 +110,24 @@ describe('the sandboxed trainer', () => {
     expect(resumed.resumedFromEpoch).toBe(starts[0]);
     expect(resumed.modelHash).toBe(uninterrupted.modelHash);
     expect(resumed.checkpointHashes).toEqual(uninterrupted.checkpointHashes);
+  });
+
+  it('resumes a killed fine-tuning trial from its checkpoint with the weights of an uninterrupted run', async () => {
+    const { files } = await pretrainedIrisMlp();
+    const uninterrupted = await run(await prepare('tune-whole', files));
+    expect(uninterrupted.fineTuned).toEqual({ frozen: ['base'] });
+    const crashing = await prepare('tune-crashing', files);
+    await expect(
+      run(crashing, (message, kill) => {
+        if (message.type === 'epoch' && message.report.epoch === 3) kill();
+      }),
+    ).rejects.toThrow(/signal SIGKILL/);
+    const resumed = await run(crashing);
+    expect(resumed.resumedFromEpoch).toBeGreaterThanOrEqual(3);
+    expect(resumed.modelHash).toBe(uninterrupted.modelHash);
+    expect(resumed.checkpointHashes).toEqual(uninterrupted.checkpointHashes);
+    // The fine-tuned model differs from a model trained from scratch with the same seed.
+    expect(uninterrupted.modelHash).not.toBe((await run(await prepare('scratch'))).modelHash);
   });
 
   it('trains a CNN on IDX images + labels (the MNIST layout)', async () => {
