@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import axe from 'axe-core';
 import { useMemo, useState } from 'react';
 import { describe, expect, it } from 'vitest';
 
@@ -99,5 +100,18 @@ describe('topology file picker in the new-job form', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('spec.json is JSON but not a model topology');
     expect(editor).toHaveValue(before);
     expect(screen.getByTestId('valid')).toHaveTextContent('valid');
+  });
+
+  it('passes axe with the picker shown and with its error shown', async () => {
+    const { container } = render(<Harness />);
+    const serious = async () =>
+      (await axe.run(container)).violations
+        .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+        .map((violation) => violation.id);
+    expect(await serious()).toEqual([]);
+    const zone = screen.getByLabelText('Topology file').closest('.drop-zone');
+    fireEvent.drop(zone as Element, { dataTransfer: { files: [new File(['x'], 'x.txt')] } });
+    await screen.findByRole('alert');
+    expect(await serious()).toEqual([]);
   });
 });
