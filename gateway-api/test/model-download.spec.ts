@@ -3,6 +3,7 @@ import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
+import type { ManifestObject } from '@decenter/core';
 import type { RunningDevnet } from '@decenter/devnet';
 import {
   JobsClient,
@@ -54,6 +55,11 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
   let owner: string;
   let stranger: string;
   let jobId = '';
+  /** The winner's folder under the job, as validators name it: models/<trialId>. */
+  let winner = '';
+  let manifestOf: (objects: ManifestObject[]) => Buffer;
+  let putManifest: (bytes: Buffer) => Promise<void>;
+  let modelObject: ManifestObject;
   const model = randomBytes(10 * BLOCK_SIZE + 333);
 
   beforeAll(async () => {
@@ -99,6 +105,7 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
     });
     const trialId =
       (await as(config, 'Org1', 'user1', (c) => new JobsClient(c).listTrials(jobId)))[0]?.trialId ?? '';
+    winner = `models/${trialId}`;
     for (const org of ['Org2', 'Org3']) {
       await as(config, org, 'validator1', (c) =>
         new JobsClient(c).submitScores(jobId, [{ trialId, verified: true, objective: 0.9 }]),
@@ -106,7 +113,8 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
     }
     await as(config, 'Org2', 'validator1', (c) => new JobsClient(c).finalizeJob(jobId));
 
-    // The winning model, copied into the job's models/ folder and sharded (4-block parts) as validators do.
+    // The winning model, copied into the job's models/<trialId>/ folder and sharded (4-block parts), with the
+    // manifest beside it, as validators publish it.
     const me = (await (
       await fetch(`${org1.url}/api/auth/me`, { headers: { authorization: `Bearer ${owner}` } })
     ).json()) as {
@@ -118,7 +126,7 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
     const object = await storeObject(
       backend,
       BUCKET,
-      `jobs/${jobId}/models`,
+      `jobs/${jobId}/${winner}`,
       'model.bin',
       Readable.from([model]),
       {
@@ -129,18 +137,24 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
         size: model.length,
       },
     );
-    const manifest = buildManifest({
-      jobId,
-      objects: [{ ...object, name: 'model.bin' }],
-      blockSize: BLOCK_SIZE,
-      shardSize: BLOCK_SIZE * 4,
-      createdAt: new Date().toISOString(),
-    });
-    const bytesOfManifest = manifestBytes(manifest);
-    await backend.putObject(BUCKET, `jobs/${jobId}/models/metadata.json`, Readable.from([bytesOfManifest]), {
-      policy,
-      expectedSize: bytesOfManifest.length,
-    });
+    manifestOf = (objects) =>
+      manifestBytes(
+        buildManifest({
+          jobId,
+          objects,
+          blockSize: BLOCK_SIZE,
+          shardSize: BLOCK_SIZE * 4,
+          createdAt: new Date().toISOString(),
+        }),
+      );
+    putManifest = async (bytes) => {
+      await backend.putObject(BUCKET, `jobs/${jobId}/${winner}/metadata.json`, Readable.from([bytes]), {
+        policy,
+        expectedSize: bytes.length,
+      });
+    };
+    modelObject = { ...object, name: 'model.bin' };
+    await putManifest(manifestOf([modelObject]));
   }, 180_000);
 
   afterAll(async () => {
@@ -158,7 +172,7 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
 
   it('stores the model in several parts and serves it back byte-identical', async () => {
     const parts = (
-      await readdir(path.join(org1.config.storageDir, BUCKET, 'objects', 'jobs', jobId, 'models'))
+      await readdir(path.join(org1.config.storageDir, BUCKET, 'objects', 'jobs', jobId, ...winner.split('/')))
     ).filter((name) => name.includes('.part-'));
     expect(parts.length).toBe(3);
     const job = (await (
@@ -245,7 +259,7 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
   });
 
   it('never completes a download whose stored part was altered', async () => {
-    const dir = path.join(org1.config.storageDir, BUCKET, 'objects', 'jobs', jobId, 'models');
+    const dir = path.join(org1.config.storageDir, BUCKET, 'objects', 'jobs', jobId, ...winner.split('/'));
     const part = path.join(dir, 'model.bin.part-00001');
     const original = await readFile(part);
     const handle = await open(part, 'r+');
@@ -261,6 +275,22 @@ describe('model download: sharded, verified, ranged, owner only (devnet)', () =>
       expect(received === undefined || received.length < model.length).toBe(true);
     } finally {
       await writeFile(part, original);
+    }
+  });
+
+  it("refuses a published manifest that points outside the winner's folder, streaming nothing", async () => {
+    // A manifest whose part keys lead to another object of the bucket (here the job's own spec).
+    const elsewhere = {
+      ...modelObject,
+      parts: modelObject.parts.map((part) => ({ ...part, key: `jobs/${jobId}/spec.json` })),
+    };
+    await putManifest(manifestOf([elsewhere]));
+    try {
+      const response = await download(org1, owner);
+      expect(response.status).toBe(502);
+      expect(((await response.json()) as { message: string }).message).toContain('does not check out');
+    } finally {
+      await putManifest(manifestOf([modelObject]));
     }
   });
 });

@@ -4,7 +4,9 @@ import { Injectable } from '@nestjs/common';
 import { dataManifestSchema, type ManifestObject } from '@decenter/core';
 
 import { ApiError, ForbiddenError, NotFoundApiError } from '../errors/gateway.errors';
-import { StorageRepository } from '../repositories/storage.repository';
+import { objectsRoot } from '@decenter/storage';
+
+import { jobPrefix, StorageRepository } from '../repositories/storage.repository';
 import type { SessionUser } from '../repositories/session.repository';
 import { parseRange } from './byte-range';
 import { JobService } from './job.service';
@@ -45,11 +47,11 @@ export class DownloadService {
         },
       );
     }
-    const raw = await this.storage.readJson(job.jobId, 'models/metadata.json');
+    const folder = `models/${trialFolder(job.selected.trialId)}`;
+    const raw = await this.storage.readJson(job.jobId, `${folder}/metadata.json`);
     if (raw === undefined)
       return this.publishedCopy(user, job.jobId, job.selected.trialId, rangeHeader, name);
-    const manifest = dataManifestSchema.parse(raw);
-    const models = manifest.objects.filter((object) => object.role === 'model');
+    const models = this.publishedManifest(job.jobId, folder, raw);
     const object = name === undefined ? models[0] : models.find((candidate) => candidate.name === name);
     if (object === undefined) {
       throw new NotFoundApiError(
@@ -91,7 +93,35 @@ export class DownloadService {
   }
 
   /**
-   * Without a `models/metadata.json` manifest, the winner's files as the validators publish them:
+   * The manifest validators write beside the winner's files, checked before anything is streamed from it:
+   * it names this job, its Merkle root is the root over its objects, and every part lies in the winner's
+   * folder (a manifest cannot point a download at another object of the bucket). Each part's bytes are then
+   * verified against its digest as they stream.
+   */
+  private publishedManifest(jobId: string, folder: string, raw: unknown): ManifestObject[] {
+    const parsed = dataManifestSchema.safeParse(raw);
+    const prefix = `${jobPrefix(jobId)}/${folder}/`;
+    const manifest = parsed.success ? parsed.data : undefined;
+    if (
+      manifest === undefined ||
+      manifest.jobId !== jobId ||
+      objectsRoot(manifest.objects) !== manifest.merkleRoot ||
+      manifest.objects.some((object) => object.parts.some((part) => !part.key.startsWith(prefix)))
+    ) {
+      throw new ApiError(
+        502,
+        'INVALID_DATA',
+        `The published manifest of job ${jobId}'s model (${folder}/metadata.json) does not check out.`,
+        {
+          hint: 'Ask an operator to have a validator publish the model again; the ledger still holds its hash.',
+        },
+      );
+    }
+    return manifest.objects.filter((object) => object.role === 'model');
+  }
+
+  /**
+   * Without a `models/<trialId>/metadata.json` manifest (jobs published before validators wrote one), the winner's files as the validators publish them:
    * `models/<trialId>/{model.json,weights.bin,encoding.json}`, each a plain object with its own read
    * policy, copied only after the validator checked them against the model hash the ledger selected.
    */
