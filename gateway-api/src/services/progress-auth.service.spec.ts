@@ -9,6 +9,7 @@ import { encodeEpochProgress, signProgress, type EpochProgress, type SignedProgr
 import { MspRepository } from '../repositories/msp.repository';
 import { progressSignerOf, reportOf } from '../../test/support/progress-signing';
 import {
+  MAX_CACHED_CLAIMS,
   ProgressAuthenticator,
   progressProblem,
   ProgressRefusedError,
@@ -213,6 +214,20 @@ describe('ProgressAuthenticator', () => {
     const stale = await refusal(await signed(org1Executor, reportOf(org1Executor, 'job-1', 't-000', 2)));
     expect(stale.refusal).toBe('PERMISSION_DENIED');
     expect(reads).toEqual(['job-1', 'job-1', 'job-1']);
+  });
+
+  it('keeps at most MAX_CACHED_CLAIMS claims, dropping the oldest', async () => {
+    const big = new Map<string, TrialClaimant | undefined>();
+    for (let i = 0; i < MAX_CACHED_CLAIMS; i += 1) big.set(`x-${String(i)}`, undefined);
+    big.set('t-000', { mspId: org1Executor.mspId, id: org1Executor.id });
+    ledger.set('job-big', big);
+    await auth.authenticate(await signed(org1Executor, reportOf(org1Executor, 'job-big', 't-000')));
+    expect(auth.cachedClaims).toBe(MAX_CACHED_CLAIMS);
+    await auth.authenticate(await signed(org1Executor, reportOf(org1Executor, 'job-1', 't-000')));
+    expect(auth.cachedClaims).toBe(MAX_CACHED_CLAIMS);
+    // The newest claims are kept: the next report of job-1 needs no ledger read.
+    await auth.authenticate(await signed(org1Executor, reportOf(org1Executor, 'job-1', 't-000', 2)));
+    expect(reads).toEqual(['job-big', 'job-1']);
   });
 
   it('answers UNAVAILABLE when the ledger cannot be read', async () => {

@@ -66,6 +66,8 @@ export interface ProgressAuthPorts {
 }
 
 const MAX_CERTIFICATE_BYTES = 16 * 1024;
+/** Claims remembered at most; the oldest go first (a finished job's trials are not asked about again). */
+export const MAX_CACHED_CLAIMS = 50_000;
 const EXECUTOR_ROLE = 'executor';
 
 /**
@@ -77,6 +79,11 @@ const EXECUTOR_ROLE = 'executor';
  */
 export class ProgressAuthenticator {
   private readonly claims = new Map<string, TrialClaimant | undefined>();
+
+  /** Trials whose claimant is cached (bounded by MAX_CACHED_CLAIMS). */
+  get cachedClaims(): number {
+    return this.claims.size;
+  }
   private readonly refreshing = new Map<string, Promise<void>>();
 
   constructor(private readonly ports: ProgressAuthPorts) {}
@@ -196,7 +203,16 @@ export class ProgressAuthenticator {
         .trialClaims(jobId)
         .then(
           (claims) => {
-            for (const [trialId, claimant] of claims) this.claims.set(`${jobId}\n${trialId}`, claimant);
+            for (const [trialId, claimant] of claims) {
+              const key = `${jobId}\n${trialId}`;
+              // Re-inserted so the Map's order is the order of use, oldest first.
+              this.claims.delete(key);
+              this.claims.set(key, claimant);
+            }
+            for (const key of this.claims.keys()) {
+              if (this.claims.size <= MAX_CACHED_CLAIMS) break;
+              this.claims.delete(key);
+            }
           },
           (cause: unknown) => {
             if (cause instanceof NotFoundError) {
