@@ -48,7 +48,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const body = toErrorBody(exception);
-    if (body.statusCode >= 500) {
+    if (exception instanceof ApiError && body.statusCode !== 500) {
+      // A refusal the gateway chose (503 while sign-ins queue, 502 for a bad published manifest): one line,
+      // no stack, so a burst of expected refusals under load does not bury the log.
+      if (body.statusCode >= 500)
+        this.logger.warn(`${String(body.statusCode)} ${body.code}: ${body.message}`);
+    } else if (body.statusCode >= 500) {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
       );
