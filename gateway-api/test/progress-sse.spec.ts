@@ -176,6 +176,16 @@ describe('job event stream: signed progress of every org, keep-alive, no leak on
         'Org1MSP:t-000@1',
         'Org2MSP:t-001@1',
       ]);
+      // Counted by outcome; a refused report's claims are not trusted as a label.
+      const counted = (await metrics.progressReports.get()).values.map(
+        (v) => `${String(v.labels.outcome)}/${String(v.labels.msp)}=${String(v.value)}`,
+      );
+      expect(counted.sort()).toEqual([
+        'PERMISSION_DENIED/unverified=2',
+        'UNAUTHENTICATED/unverified=1',
+        'accepted/Org1MSP=1',
+        'accepted/Org2MSP=1',
+      ]);
     } finally {
       stream.close();
     }

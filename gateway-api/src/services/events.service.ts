@@ -9,7 +9,7 @@ import { ProgressGrpcRepository } from '../repositories/progress-grpc.repository
 import { LedgerRepository } from '../repositories/ledger.repository';
 import { AccountsRepository } from '../repositories/accounts.repository';
 import { MetricsService } from './metrics.service';
-import { ProgressAuthService } from './progress-auth.service';
+import { ProgressAuthService, ProgressRefusedError } from './progress-auth.service';
 
 /**
  * Proxies and load balancers commonly close a connection after 30-60 s without a byte; a comment line
@@ -59,7 +59,16 @@ export class EventsService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     // Only reports signed by the node that holds the trial reach subscribers (see ProgressAuthService).
     await this.grpc.start(async (signed) => {
-      this.publishProgress(await this.progressAuth.authenticate(signed));
+      let progress: EpochProgress;
+      try {
+        progress = await this.progressAuth.authenticate(signed);
+      } catch (error) {
+        const outcome = error instanceof ProgressRefusedError ? error.refusal : 'INTERNAL';
+        this.metrics.progressReports.inc({ outcome, msp: 'unverified' });
+        throw error;
+      }
+      this.metrics.progressReports.inc({ outcome: 'accepted', msp: progress.nodeMspId });
+      this.publishProgress(progress);
     });
     await this.followLedger();
   }

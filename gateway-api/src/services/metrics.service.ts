@@ -46,6 +46,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * Progress reports from execution nodes: `outcome` is accepted or the refusal (UNAUTHENTICATED,
+   * PERMISSION_DENIED...); `msp` is the verified org of an accepted report's node, and "unverified" for a
+   * refused one (whatever a refused report claims is not a label: it would let anyone add series).
+   */
+  readonly progressReports = new Counter({
+    name: 'decenter_gateway_progress_reports_total',
+    help: 'Signed progress reports from execution nodes by outcome and verified node org',
+    labelNames: ['outcome', 'msp'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'decenter_gateway_' });
   }
