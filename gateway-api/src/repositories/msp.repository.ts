@@ -28,6 +28,12 @@ export function caCertificateCandidates(networkConfigPath: string, identity: Net
 export class MspRepository {
   private cas = new Map<string, X509Certificate[]>();
   private reloading: Promise<void> | undefined;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * network.json is re-read for an unknown MSP at most this often: reports naming made-up MSPs must not
+   * turn into a file read each.
+   */
+  minReloadMs = 5_000;
 
   constructor(@Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'home'>) {}
 
@@ -37,7 +43,7 @@ export class MspRepository {
 
   /** The CA certificates of `mspId`; empty when the consortium has no such MSP. */
   async caCertificates(mspId: string): Promise<readonly X509Certificate[]> {
-    if (!this.cas.has(mspId)) {
+    if (!this.cas.has(mspId) && Date.now() - this.loadedAt >= this.minReloadMs) {
       this.reloading ??= this.reload().finally(() => {
         this.reloading = undefined;
       });
@@ -62,6 +68,7 @@ export class MspRepository {
       cas.set(identity.mspId, found);
     }
     this.cas = cas;
+    this.loadedAt = Date.now();
   }
 }
 
