@@ -1,11 +1,12 @@
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { digestFile } from '@decenter/storage';
 
 import { runStandalone, type Benchmark } from './lib/benchmark';
-import { createUpload, patchFile, submitJob, waitForIngest } from './lib/gateway-client';
+import { createUpload, GatewayClientError, patchFile, waitForIngest } from './lib/gateway-client';
 import { loadAverage, repoRoot } from './lib/machine';
 import { numberOption, type BenchOptions } from './lib/options';
 import { BenchProcessError, runCommand } from './lib/processes';
@@ -21,12 +22,18 @@ import {
 
 /**
  * bench/ingest: a data set of a configurable size (5 GiB by default) end to end through the gateway
- * process: tus upload on loopback (streamed to disk and hashed), then the submitted job's ingest (IDX
- * validation, seeded train/validation/holdout split, sharding, storing, metadata.json, CreateJob on the
- * devnet). Beside it, in the same run on the same file: cat > /dev/null, sha256sum, openssl dgst -sha256.
+ * process, two ways, each with a fresh gateway:
+ *  (a) pre-split: the user uploads train / validation / holdout IDX pairs (uploads.train/validation/holdout);
+ *      tus upload on loopback (written in shard-sized parts and hashed as it streams), then the ingest
+ *      checks headers and labels and moves the parts into the job's folder (no copy), metadata.json,
+ *      CreateJob on the devnet. This is the issue's "upload, hash, shard, store" and its headline figure.
+ *  (b) seeded split: one images + labels pair (uploads.data); the ingest also splits it (seeded, stratified)
+ *      in one pass into storage writers that hash and shard as they write.
+ * Beside them, in the same repeat on the same file: cat > /dev/null, sha256sum, openssl dgst -sha256.
  *
  * The data set is Fashion-MNIST-shaped IDX (28x28 images, random pixels, labels 0-9) because that is a
  * format the gateway ingests whatever its size; CSV would measure the CSV parser instead.
+ * `--cpu-prof DIR` writes the gateway's main-thread CPU profiles there (bench/ingest/cpu-profile.cjs), one per gateway.
  */
 
 const MiB = 1024 * 1024;
@@ -51,21 +58,86 @@ async function writeIdx(file: string, header: number[], bytes: number, fill: (bl
   }
 }
 
-/** images (n x 28 x 28 random pixels) and labels (0..9 in turn), n from the requested size. */
-async function makeDataset(
-  dir: string,
-  sizeMiB: number,
-): Promise<{ images: string; labels: string; count: number }> {
+interface IdxPairFiles {
+  images: string;
+  labels: string;
+  count: number;
+}
+
+/** images (n x 28 x 28 random pixels) and labels (0..9 in turn). */
+async function makeIdxPair(dir: string, prefix: string, count: number): Promise<IdxPairFiles> {
   await mkdir(dir, { recursive: true });
-  const count = Math.max(100, Math.floor((sizeMiB * MiB) / IMAGE_BYTES));
-  const images = path.join(dir, 'train-images-idx3-ubyte');
-  const labels = path.join(dir, 'train-labels-idx1-ubyte');
+  const images = path.join(dir, `${prefix}-images-idx3-ubyte`);
+  const labels = path.join(dir, `${prefix}-labels-idx1-ubyte`);
   await writeIdx(images, [3, count, 28, 28], count * IMAGE_BYTES, (block) => randomFillSync(block));
   let next = 0;
   await writeIdx(labels, [1, count], count, (block) => {
     for (let i = 0; i < block.length; i++) block[i] = next++ % 10;
   });
   return { images, labels, count };
+}
+
+/** The uploads of one path: each file's id, after it was sent (digests computed before the clock starts). */
+async function uploadAll(
+  url: string,
+  token: string,
+  files: readonly { file: string; size: number; digest: string }[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (const { file, size, digest } of files) {
+    const id = await createUpload(url, token, size, { filename: path.basename(file), digest });
+    await patchFile(url, token, id, file);
+    ids.push(id);
+  }
+  return ids;
+}
+
+async function described(
+  files: readonly string[],
+): Promise<{ file: string; size: number; digest: string }[]> {
+  return Promise.all(
+    files.map(async (file) => ({
+      file,
+      size: (await stat(file)).size,
+      digest: (await digestFile(file)).digest,
+    })),
+  );
+}
+
+type Path = 'preSplit' | 'seeded';
+
+/** A process's resident set (VmRSS) or its peak so far (VmHWM), in MiB. */
+function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${String(pid)}/status`, 'utf8'),
+    )?.[1];
+    return kib === undefined ? NaN : Number(kib) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** POST /api/jobs naming the uploads by role: `data` (seeded split) or `train` / `validation` / `holdout`. */
+async function submitJob(
+  url: string,
+  token: string,
+  spec: unknown,
+  uploads: Record<string, string[]>,
+): Promise<string> {
+  const response = await fetch(`${url}/api/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ spec, uploads }),
+  });
+  const text = await response.text();
+  if (response.status !== 202) {
+    throw new GatewayClientError(
+      `job submission failed: ${String(response.status)} ${text}`,
+      response.status,
+    );
+  }
+  return (JSON.parse(text) as { jobId: string }).jobId;
 }
 
 async function timed(command: string, args: string[]): Promise<number> {
@@ -83,17 +155,22 @@ async function ingestSpec(): Promise<Record<string, unknown>> {
 
 async function run(options: BenchOptions): Promise<BenchReport> {
   const sizeMiB = numberOption(options, 'size-mib', options.quick ? 64 : 5120);
+  const profileDir = options.extra['cpu-prof'];
   const dir = path.join(options.workDir, 'ingest');
   await rm(dir, { recursive: true, force: true });
   const home = path.join(dir, 'home');
   await mkdir(home, { recursive: true });
   const loadBefore: number[][] = [];
-  const v = {
+  const series = () => ({
     upload: [] as number[],
     endToEnd: [] as number[],
-    uploadVsOpenssl: [] as number[],
-    endToEndVsOpenssl: [] as number[],
     rss: [] as number[],
+    idleRss: [] as number[],
+    uploadRss: [] as number[],
+  });
+  const v = {
+    preSplit: series(),
+    seeded: series(),
     cat: [] as number[],
     sha256sum: [] as number[],
     openssl: [] as number[],
@@ -103,16 +180,76 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   const devnet = await startDevnetProcess(home);
   try {
     await registerValidators(home);
-    const data = await makeDataset(path.join(dir, 'data'), sizeMiB);
+    const count = Math.max(1000, Math.floor((sizeMiB * MiB) / IMAGE_BYTES));
+    const data = await makeIdxPair(path.join(dir, 'data'), 'train', count);
+    // The same number of records, split 80 / 10 / 10 as the fixture spec's ratios, for the pre-split path.
+    const splitCounts = {
+      train: count - 2 * Math.floor(count / 10),
+      validation: Math.floor(count / 10),
+      holdout: Math.floor(count / 10),
+    };
+    const pairs = await Promise.all(
+      Object.entries(splitCounts).map(
+        async ([role, n]) => [role, await makeIdxPair(path.join(dir, 'split'), role, n)] as const,
+      ),
+    );
     const imageBytes = (await stat(data.images)).size;
     const labelBytes = (await stat(data.labels)).size;
     const totalMiB = (imageBytes + labelBytes) / MiB;
     // The client's digests are computed before the clock starts: they are the uploader's work, not the gateway's.
-    const digests = {
-      images: (await digestFile(data.images)).digest,
-      labels: (await digestFile(data.labels)).digest,
-    };
+    const seededFiles = await described([data.images, data.labels]);
+    const splitFiles = Object.fromEntries(
+      await Promise.all(
+        pairs.map(async ([role, pair]) => [role, await described([pair.images, pair.labels])] as const),
+      ),
+    );
+    const splitMiB =
+      Object.values(splitFiles)
+        .flat()
+        .reduce((sum, f) => sum + f.size, 0) / MiB;
     const spec = await ingestSpec();
+    const measure = async (which: Path, repeat: number): Promise<void> => {
+      // A fresh gateway for each path and repeat, so its peak RSS (VmHWM) belongs to that run alone.
+      gateway = await startGatewayProcess(
+        home,
+        'Org1',
+        redis.url,
+        profileDir === undefined
+          ? {}
+          : {
+              NODE_OPTIONS: `--require ${path.join(repoRoot(), 'bench', 'ingest', 'cpu-profile.cjs')}`,
+              BENCH_CPU_PROFILE: path.join(profileDir, `gateway-${which}-${String(repeat)}.cpuprofile`),
+            },
+      );
+      const token = await signIn(gateway, 'user1');
+      v[which].idleRss.push(rssMiB(gateway.process.pid, 'VmRSS'));
+      await runCommand('sync', [], { timeoutMs: 120_000 });
+      const t0 = performance.now();
+      let uploads: Record<string, string[]>;
+      if (which === 'seeded') {
+        uploads = { data: await uploadAll(gateway.url, token, seededFiles) };
+      } else {
+        uploads = {};
+        for (const [role, files] of Object.entries(splitFiles))
+          uploads[role] = await uploadAll(gateway.url, token, files);
+      }
+      const uploaded = performance.now();
+      v[which].uploadRss.push(rssMiB(gateway.process.pid, 'VmHWM'));
+      const jobId = await submitJob(gateway.url, token, spec, uploads);
+      await waitForIngest(gateway.url, token, jobId, 60 * 60_000);
+      const done = performance.now();
+      const mib = which === 'seeded' ? totalMiB : splitMiB;
+      v[which].upload.push(mib / ((uploaded - t0) / 1000));
+      v[which].endToEnd.push(mib / ((done - t0) / 1000));
+      v[which].rss.push((gateway.process.peakRssBytes() ?? NaN) / MiB);
+      await gateway.stop();
+      gateway = undefined;
+      // Each run stores another copy of the data set: remove it so disk use stays at one copy.
+      await rm(path.join(home, 'storage', 'decenter-jobs', 'objects', 'jobs', jobId), {
+        recursive: true,
+        force: true,
+      });
+    };
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       loadBefore.push(loadAverage());
       // References first, on the same file: cat warms the page cache for all of them alike.
@@ -120,74 +257,69 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       const imageMiB = imageBytes / MiB;
       v.cat.push(imageMiB / (await timed('sh', ['-c', `cat "${data.images}" > /dev/null`])));
       v.sha256sum.push(imageMiB / (await timed('sha256sum', [data.images])));
-      const opensslRate = imageMiB / (await timed('openssl', ['dgst', '-sha256', data.images]));
-      v.openssl.push(opensslRate);
-      // A fresh gateway each repeat, so its peak RSS (VmHWM) belongs to this repeat alone.
-      gateway = await startGatewayProcess(home, 'Org1', redis.url);
-      const token = await signIn(gateway, 'user1');
-      await runCommand('sync', [], { timeoutMs: 120_000 });
-      const t0 = performance.now();
-      const imagesId = await createUpload(gateway.url, token, imageBytes, {
-        filename: path.basename(data.images),
-        digest: digests.images,
-      });
-      await patchFile(gateway.url, token, imagesId, data.images);
-      const labelsId = await createUpload(gateway.url, token, labelBytes, {
-        filename: path.basename(data.labels),
-        digest: digests.labels,
-      });
-      await patchFile(gateway.url, token, labelsId, data.labels);
-      const uploaded = performance.now();
-      const jobId = await submitJob(gateway.url, token, spec, [imagesId, labelsId]);
-      await waitForIngest(gateway.url, token, jobId, 60 * 60_000);
-      const done = performance.now();
-      const uploadRate = totalMiB / ((uploaded - t0) / 1000);
-      const endToEndRate = totalMiB / ((done - t0) / 1000);
-      v.upload.push(uploadRate);
-      v.endToEnd.push(endToEndRate);
-      v.uploadVsOpenssl.push(uploadRate / opensslRate);
-      v.endToEndVsOpenssl.push(endToEndRate / opensslRate);
-      v.rss.push((gateway.process.peakRssBytes() ?? NaN) / MiB);
-      await gateway.stop();
-      gateway = undefined;
-      // Each repeat stores another copy of the data set: remove it so disk use stays at one copy.
-      await rm(path.join(home, 'storage', 'decenter-jobs', 'objects', 'jobs', jobId), {
-        recursive: true,
-        force: true,
-      });
+      v.openssl.push(imageMiB / (await timed('openssl', ['dgst', '-sha256', data.images])));
+      await measure('preSplit', repeat);
+      await measure('seeded', repeat);
     }
     const refs = (values: number[]) => values.map((x) => x.toFixed(0)).join(', ');
     const reference = `openssl dgst -sha256 ${refs(v.openssl)} MiB/s; sha256sum ${refs(v.sha256sum)} MiB/s; cat ${refs(v.cat)} MiB/s (same file, same repeat)`;
+    const ratio = (values: number[]) => values.map((x, i) => x / (v.openssl[i] ?? NaN));
     const figures: Figure[] = [
       {
-        label: 'upload (tus on loopback, streamed to disk, hashed, digest checked)',
+        label: '(a) pre-split data: end to end (upload, hash, shard, store, CreateJob)',
         unit: 'MiB/s',
-        values: v.upload,
+        values: v.preSplit.endToEnd,
         reference,
       },
       {
-        label: 'end to end (upload + ingest: validate, split, shard, store, CreateJob)',
+        label: '(a) pre-split data: end-to-end rate / openssl single-core rate',
+        unit: 'x',
+        values: ratio(v.preSplit.endToEnd),
+        goal: { op: '>=', value: 0.8 },
+      },
+      {
+        label: '(a) pre-split data: upload (tus on loopback, written in parts, hashed, digest checked)',
         unit: 'MiB/s',
-        values: v.endToEnd,
+        values: v.preSplit.upload,
         reference,
       },
       {
-        label: 'upload rate / openssl single-core rate',
+        label: '(a) pre-split data: upload rate / openssl single-core rate',
         unit: 'x',
-        values: v.uploadVsOpenssl,
+        values: ratio(v.preSplit.upload),
         goal: { op: '>=', value: 0.8 },
       },
       {
-        label: 'end-to-end rate / openssl single-core rate',
-        unit: 'x',
-        values: v.endToEndVsOpenssl,
-        goal: { op: '>=', value: 0.8 },
-      },
-      {
-        label: 'gateway process peak RSS (VmHWM, upload and ingest)',
+        label: '(a) pre-split data: gateway peak RSS (VmHWM, upload and ingest)',
         unit: 'MiB',
-        values: v.rss,
+        values: v.preSplit.rss,
         goal: { op: '<', value: 300 },
+        reference: `after start ${refs(v.preSplit.idleRss)} MiB; peak by the end of the upload ${refs(v.preSplit.uploadRss)} MiB`,
+      },
+      {
+        label: '(b) seeded split: end to end (upload + ingest: validate, split, shard, store, CreateJob)',
+        unit: 'MiB/s',
+        values: v.seeded.endToEnd,
+        reference,
+      },
+      {
+        label: '(b) seeded split: end-to-end rate / openssl single-core rate',
+        unit: 'x',
+        values: ratio(v.seeded.endToEnd),
+        goal: { op: '>=', value: 0.8 },
+      },
+      {
+        label: '(b) seeded split: upload (tus on loopback)',
+        unit: 'MiB/s',
+        values: v.seeded.upload,
+        reference,
+      },
+      {
+        label: '(b) seeded split: gateway peak RSS (VmHWM, upload and ingest)',
+        unit: 'MiB',
+        values: v.seeded.rss,
+        goal: { op: '<', value: 300 },
+        reference: `after start ${refs(v.seeded.idleRss)} MiB; peak by the end of the upload ${refs(v.seeded.uploadRss)} MiB`,
       },
       { label: 'reference: openssl dgst -sha256', unit: 'MiB/s', values: v.openssl },
       { label: 'reference: sha256sum', unit: 'MiB/s', values: v.sha256sum },
@@ -202,10 +334,11 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       repeats: options.repeats,
       loadBefore,
       setup: [
-        `Data set: IDX images ${String(data.count)} x 28 x 28 (${(imageBytes / MiB).toFixed(0)} MiB, random pixels) + labels (${(labelBytes / MiB).toFixed(1)} MiB), generated in bench/.work and removed afterwards.`,
-        'Gateway: `node gateway-api/dist/src/main.js` for Org1 (its own process, defaults: 2 GiB shards), private redis-server, devnet with the real chaincode; a fresh gateway per repeat for its peak RSS.',
-        'Client: both files sent as one tus PATCH each over loopback (their block digests computed before the clock starts), then POST /api/jobs (the fashion-mnist fixture spec) and polling of /api/jobs/:id/ingest until completed.',
-        'Rates are MiB of the data set per wall second; the references read the images file from the page cache.',
+        `Data set: IDX images ${String(count)} x 28 x 28 (${(imageBytes / MiB).toFixed(0)} MiB, random pixels) + labels (${(labelBytes / MiB).toFixed(1)} MiB), generated in bench/.work and removed afterwards; for (a) the same number of records as three pairs, train / validation / holdout 80 / 10 / 10 % (${splitMiB.toFixed(0)} MiB in all).`,
+        '(a) pre-split: the six files uploaded and submitted as uploads.train / validation / holdout; ingest checks headers and labels and moves the uploaded parts into the job (no copy, no second hash). (b) seeded split: the pair submitted as uploads.data; ingest splits it (fixture spec: 80/10/10, seed 42) in one pass into storage writers that hash and shard as they write.',
+        'Gateway: `node gateway-api/dist/src/main.js` for Org1 (its own process, defaults: 4 MiB blocks, 2 GiB shards), private redis-server, devnet with the real chaincode; a fresh gateway per path and repeat for its peak RSS.',
+        'Client: each file sent as one tus PATCH over loopback (block digests computed before the clock starts), then POST /api/jobs (the fashion-mnist fixture spec) and polling of /api/jobs/:id/ingest until completed.',
+        'Rates are MiB of the data set per wall second; the references read the (b) images file from the page cache; ratios divide by the openssl rate of the same repeat.',
       ],
       figures,
       missing: [],

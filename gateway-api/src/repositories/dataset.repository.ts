@@ -64,7 +64,7 @@ const CHECK_IMAGE_SIZE = 32;
 const OCTETS = 'application/octet-stream';
 
 function source(input: DatasetInput): IdxSource {
-  return { file: input.filename, open: () => joinFiles(input.paths) };
+  return { file: input.filename, open: (chunkSize) => joinFiles(input.paths, chunkSize) };
 }
 
 function names(inputs: readonly DatasetInput[]): string {

@@ -68,7 +68,9 @@ export class BlockHasher {
   constructor(options: BlockHasherOptions = {}) {
     this.blockSize = checkBlockSize(options.blockSize ?? DEFAULT_BLOCK_SIZE);
     this.pool = options.pool ?? sharedHashPool();
-    this.maxBuffers = (options.maxInFlight ?? this.pool.size * 2) + 1;
+    // One block per worker in flight, one queued behind them and one filling: enough to keep the workers
+    // busy, few enough that several hashers at once stay within the gateway's memory budget.
+    this.maxBuffers = (options.maxInFlight ?? this.pool.size + 1) + 1;
     this.sink = options.sink;
   }
 

@@ -93,9 +93,10 @@ export class LocalDiskBackend implements StorageBackend {
     const expected = checkExpectedSize(opts.expectedSize);
     return this.writeThenCommit(bucket, key, opts, async (tmp) => {
       let size = 0;
-      // Large buffers let reading the source overlap with writing the file instead of alternating per chunk.
+      // Buffers of a few MiB let reading the source overlap with writing the file instead of alternating per
+      // chunk; not more, since ingest writes several objects at once within the gateway's memory budget.
       const counter = new Transform({
-        highWaterMark: 8 << 20,
+        highWaterMark: 2 << 20,
         transform(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           if (expected !== undefined && size > expected) {
@@ -108,7 +109,7 @@ export class LocalDiskBackend implements StorageBackend {
       await pipeline(
         source,
         counter,
-        createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 8 << 20 }),
+        createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 2 << 20 }),
       );
       return size;
     });

@@ -135,7 +135,7 @@ export function openObjectWriter(
   name: string,
   opts: StoreObjectOptions & { role: ObjectRole; policy?: ReadPolicy },
 ): ObjectWriter {
-  const stream = new PassThrough({ highWaterMark: 4 << 20 });
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
   const done = storeObject(backend, bucket, prefix, name, stream, opts);
   // A failed store must stop the producer, which may be waiting for 'drain'.
   done.catch((error: unknown) => stream.destroy(error instanceof Error ? error : new Error(String(error))));

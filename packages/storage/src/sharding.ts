@@ -116,7 +116,13 @@ export async function storeObject(
   const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 1 << 20 }) : source;
   const singlePart = knownSize !== undefined && knownSize <= shardSize;
 
-  const hasher = new BlockHasher({ blockSize, ...(opts.pool === undefined ? {} : { pool: opts.pool }) });
+  // One block hashing while the next fills: objects are often written several at once (a split's outputs),
+  // which keeps the workers busy, so a deeper queue per object would only cost memory.
+  const hasher = new BlockHasher({
+    blockSize,
+    maxInFlight: 1,
+    ...(opts.pool === undefined ? {} : { pool: opts.pool }),
+  });
   const written: string[] = [];
   // Parts being finished (flushed, fsynced, renamed) while the next one is already written.
   const finishing: Promise<StoredObjectInfo>[] = [];

@@ -16,7 +16,8 @@ import { DEFAULT_IDX_LIMITS, type IdxHeader, type IdxLimits, parseIdxHeader } fr
 export interface IdxSource {
   /** The name the user knows the file by, for messages. */
   file: string;
-  open: () => AsyncIterable<Uint8Array>;
+  /** The bytes from the start; `chunkSize` is a hint (small when only the header is read). */
+  open: (chunkSize?: number) => AsyncIterable<Uint8Array>;
 }
 
 /** The largest labels file read into memory whole: one byte per record is 256 million records. */
@@ -56,8 +57,12 @@ async function readHeader(
   source: IdxSource,
   limits: IdxLimits,
   whole: boolean,
+  chunkSize?: number,
 ): Promise<{ header: IdxHeader; data: Buffer | undefined; stream: AsyncIterator<Uint8Array>; rest: Buffer }> {
-  const stream = plain(source.open(), source.file)[Symbol.asyncIterator]();
+  // Only the header: a small first read. The whole file: large reads.
+  const stream = plain(source.open(chunkSize ?? (whole ? 1 << 20 : 64 << 10)), source.file)[
+    Symbol.asyncIterator
+  ]();
   let buffered = Buffer.alloc(0);
   let header: IdxHeader | undefined;
   while (header === undefined) {
@@ -199,7 +204,7 @@ export async function checkIdxPair(
 }
 
 async function isGzip(source: IdxSource): Promise<boolean> {
-  const iterator = source.open()[Symbol.asyncIterator]();
+  const iterator = source.open(64 << 10)[Symbol.asyncIterator]();
   try {
     const first = await iterator.next();
     return first.done !== true && first.value[0] === 0x1f && first.value[1] === 0x8b;
@@ -271,7 +276,7 @@ export async function splitIdxPair(
     await writeAll(outputs[name].images, headerFor(images, counts[name]));
   }
   const recordBytes = images.dataBytes / Math.max(1, check.records);
-  const head = await readHeader(check.imagesSource, DEFAULT_IDX_LIMITS, false);
+  const head = await readHeader(check.imagesSource, DEFAULT_IDX_LIMITS, false, 1 << 20);
   let carry = head.rest;
   let record = 0;
   const drain = async (bytes: Buffer): Promise<Buffer> => {
@@ -281,7 +286,13 @@ export async function splitIdxPair(
         hint: 'Submit the job again.',
       });
     }
-    const outs = SPLITS.map(() => Buffer.allocUnsafe(whole * recordBytes));
+    // Exact sizes: the chunk's bytes are allocated once, spread over the three splits.
+    const sizes = [0, 0, 0];
+    for (let i = 0; i < whole; i++) {
+      const target = assignment[record + i] as number;
+      sizes[target] = (sizes[target] as number) + recordBytes;
+    }
+    const outs = sizes.map((size) => Buffer.allocUnsafe(size));
     const filled = [0, 0, 0];
     let i = 0;
     while (i < whole) {
@@ -302,10 +313,19 @@ export async function splitIdxPair(
     );
     return bytes.subarray(whole * recordBytes);
   };
-  carry = await drain(carry);
+  carry = Buffer.from(await drain(carry));
   for (let next = await head.stream.next(); next.done !== true; next = await head.stream.next()) {
-    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-    carry = await drain(carry.length === 0 ? chunk : Buffer.concat([carry, chunk]));
+    let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    if (carry.length > 0) {
+      // Complete the record cut at the last chunk's end, without copying the whole chunk.
+      const need = recordBytes - carry.length;
+      carry = Buffer.concat([carry, chunk.subarray(0, need)]);
+      if (carry.length < recordBytes) continue;
+      await drain(carry);
+      chunk = chunk.subarray(need);
+    }
+    // What is left of a record is copied: the chunk itself is not kept.
+    carry = Buffer.from(await drain(chunk));
   }
   if (record !== check.records || carry.length > 0) {
     throw new DataError({ file: check.imagesSource.file }, 'the images file changed while it was split', {
