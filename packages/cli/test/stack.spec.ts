@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { readStackState } from '../src/stack/stack.state';
 import { runCli } from './run-in-process';
 
 // The whole consortium on one machine: Redis, devnet, 3 gateways, 2 executors, 2 validators, portal,
@@ -78,6 +79,19 @@ describe('decenter up --detach, demo --dataset iris, down', () => {
     expect(outcome.certificates).toContainEqual(
       expect.objectContaining({ owner: 'Org1MSP/user1', role: 'owner' }),
     );
+
+    // The owner's (Org1's) gateway took the signed progress of every node that trained a candidate, its
+    // own org's and the others', and refused none.
+    const org1 = (await readStackState(home))?.gateways.find((gateway) => gateway.org === 'Org1');
+    const metrics = await (await fetch(`${org1?.url ?? ''}/metrics`)).text();
+    const reports = [...metrics.matchAll(/^decenter_gateway_progress_reports_total\{(.*)\} (\d+)$/gm)].map(
+      ([, labels, count]) => ({ labels: labels ?? '', count: Number(count) }),
+    );
+    for (const org of new Set(outcome.candidates.map((candidate) => candidate.org))) {
+      const accepted = reports.find((r) => r.labels === `outcome="accepted",msp="${org}"`);
+      expect({ org, accepted: (accepted?.count ?? 0) > 0 }).toEqual({ org, accepted: true });
+    }
+    expect(reports.filter((r) => !r.labels.startsWith('outcome="accepted"'))).toEqual([]);
 
     const token =
       outcome.certificates.find((certificate) => certificate.role === 'winning-trainer')?.tokenId ?? '';
