@@ -79,14 +79,14 @@ const EXECUTOR_ROLE = 'executor';
  */
 export class ProgressAuthenticator {
   private readonly claims = new Map<string, TrialClaimant | undefined>();
+  private readonly refreshing = new Map<string, Promise<void>>();
+
+  constructor(private readonly ports: ProgressAuthPorts) {}
 
   /** Trials whose claimant is cached (bounded by MAX_CACHED_CLAIMS). */
   get cachedClaims(): number {
     return this.claims.size;
   }
-  private readonly refreshing = new Map<string, Promise<void>>();
-
-  constructor(private readonly ports: ProgressAuthPorts) {}
 
   async authenticate(signed: SignedProgress): Promise<EpochProgress> {
     if (signed.certificate.length === 0 || signed.signature.length === 0 || signed.mspId === '') {
