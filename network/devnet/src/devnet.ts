@@ -120,8 +120,6 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
     // Fabric peers accept 100 MiB messages; transactions carrying large arguments must not fail here.
     'grpc.max_receive_message_length': 100 * 1024 * 1024,
     'grpc.max_send_message_length': 100 * 1024 * 1024,
-    // Channelz keeps per-call statistics for an admin service the devnet does not serve; it costs every call.
-    'grpc.enable_channelz': 0,
   });
   const streams = new StreamRegistry();
   const cleanup = async () => {

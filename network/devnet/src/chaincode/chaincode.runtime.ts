@@ -117,7 +117,6 @@ export class ChaincodeRuntime {
         // Chaincode responses and state values may exceed gRPC's 4 MiB default, as on a real peer.
         'grpc.max_receive_message_length': 100 * 1024 * 1024,
         'grpc.max_send_message_length': 100 * 1024 * 1024,
-        'grpc.enable_channelz': 0,
       },
     );
     this.connect(this.client);
