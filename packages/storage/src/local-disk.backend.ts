@@ -222,6 +222,16 @@ export class LocalDiskBackend implements StorageBackend {
     return { ...info, moved };
   }
 
+  async renameObject(bucket: string, from: string, to: string): Promise<void> {
+    const target = this.objectPath(bucket, to);
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await fs.mkdir(path.dirname(this.metaPath(bucket, to)), { recursive: true, mode: 0o700 });
+    // Meta first: a reader never sees the bytes under the new key without their read policy.
+    await fs.rename(this.metaPath(bucket, from), this.metaPath(bucket, to));
+    await fs.rename(this.objectPath(bucket, from), target);
+    await this.pruneEmptyDirs(bucket, from);
+  }
+
   async releaseFile(bucket: string, key: string, file: string): Promise<void> {
     await fs.rename(this.objectPath(bucket, key), file);
     await this.deleteObject(bucket, key);

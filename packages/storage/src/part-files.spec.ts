@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 
 import { BlockHasher, digestStream } from './block-hasher';
 import { LocalDiskBackend } from './local-disk.backend';
-import { adoptParts, joinFiles, releaseParts, type AdoptedPart } from './part-files';
+import { adoptParts, joinFiles, openObjectWriter, releaseParts, type AdoptedPart } from './part-files';
 
 const BLOCK = 1024;
 const SHARD = 4 * BLOCK;
@@ -103,5 +103,29 @@ describe('part files', () => {
     ).rejects.toThrow(/not a whole shard/);
     expect(adopted).toEqual([]);
     expect(await readFile(file)).toHaveLength(100);
+  });
+
+  it('streams objects of unknown size: plain name when one part, numbered parts when more', async () => {
+    for (const [size, keys] of [
+      [SHARD - 10, ['p/small.csv']],
+      [SHARD + 10, ['p/big.csv.part-00000', 'p/big.csv.part-00001']],
+    ] as const) {
+      const name = size < SHARD ? 'small.csv' : 'big.csv';
+      const bytes = randomBytes(size);
+      const writer = openObjectWriter(backend, 'bkt', 'p', name, {
+        role: 'train',
+        blockSize: BLOCK,
+        shardSize: SHARD,
+      });
+      writer.stream.end(bytes);
+      const object = await writer.done;
+      expect(object.parts.map((p) => p.key)).toEqual(keys);
+      expect(object.digest).toBe(await digest(bytes));
+      const stored = Buffer.concat(
+        await Promise.all(keys.map((key) => readFile(path.join(dir, 'store', 'bkt', 'objects', key)))),
+      );
+      expect(stored).toEqual(bytes);
+    }
+    expect(await backend.headObject('bkt', 'p/small.csv.part-00000')).toBeUndefined();
   });
 });

@@ -93,8 +93,8 @@ class PartWriter {
 /**
  * Stores one object of a job as `<prefix>/<name>`, split into parts of `shardSize` bytes named
  * `<prefix>/<name>.part-00000`, ... when it does not fit one part, hashing the bytes as they are written
- * (each byte is hashed once). When the size is unknown up front (a stream without `size`), even a single
- * part carries the `.part-00000` suffix. If anything fails, every part written so far is deleted.
+ * (each byte is hashed once). When the size is unknown up front (a stream without `size`), a single part
+ * is renamed to the plain name where the backend can rename, and keeps the `.part-00000` suffix elsewhere. If anything fails, every part written so far is deleted.
  */
 export async function storeObject(
   backend: StorageBackend,
@@ -156,8 +156,15 @@ export async function storeObject(
       }
     }
     if (writer !== undefined || finishing.length === 0) finishing.push((writer ?? open()).finish());
-    const parts = await Promise.all(finishing);
+    let parts = await Promise.all(finishing);
     writer = undefined;
+    const [only] = parts;
+    if (!singlePart && parts.length === 1 && only !== undefined && backend.renameObject !== undefined) {
+      // A stream of unknown size that fit one part keeps the object's plain name, like a file would.
+      await backend.renameObject(bucket, only.key, base);
+      written.push(base);
+      parts = [{ ...only, key: base }];
+    }
     if (knownSize !== undefined && hasher.size !== knownSize) {
       throw new StorageError(
         'INVALID_DATA',

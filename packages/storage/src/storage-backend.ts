@@ -59,6 +59,8 @@ export interface StorageBackend {
     file: string,
     opts?: PutObjectOptions,
   ): Promise<StoredObjectInfo & { moved: boolean }>;
+  /** Optional: renames an object (bytes, content type and policy) without copying it. */
+  renameObject?(bucket: string, from: string, to: string): Promise<void>;
   /** Gives an adopted object's bytes back to `file` (where they came from) and forgets the object. */
   releaseFile?(bucket: string, key: string, file: string): Promise<void>;
   getObject(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
