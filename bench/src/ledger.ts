@@ -171,7 +171,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     loadBefore,
     setup: [
       'Transaction: `JobContract:CreateJob` with one trial and an explicit validator list (writes the job and its trial, emits one event), signed by Org1/user1 through `@decenter/ledger` JobsClient (fabric-gateway, one gRPC connection), retries off.',
-      `Devnet in its own process with its defaults (block size 100, block timeout 5 ms from a block's first transaction) and the real chaincode; closed loop of N concurrent callers for ${String(seconds)} s (at most ${String(maxCalls)} calls) per repeat.`,
+      `Devnet in its own process with its defaults (block size 100, block timeout 10 ms from a block's first transaction) and the real chaincode; closed loop of N concurrent callers for ${String(seconds)} s (at most ${String(maxCalls)} calls) per repeat.`,
       ...errors.slice(0, 3).map((error) => `First error seen: ${error}`),
     ],
     figures,
