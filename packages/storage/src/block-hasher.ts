@@ -110,6 +110,8 @@ export class BlockHasher {
       if (spare !== undefined) return new Uint8Array(spare);
       if (this.allocated < this.maxBuffers) {
         this.allocated++;
+        const reused = idleBlocks(this.blockSize, this.sink !== undefined).pop();
+        if (reused !== undefined) return new Uint8Array(reused);
         // With a sink the block is written and hashed at once, so its memory is shared with the worker.
         return new Uint8Array(
           this.sink === undefined ? new ArrayBuffer(this.blockSize) : new SharedArrayBuffer(this.blockSize),
@@ -192,6 +194,7 @@ export class BlockHasher {
     this.finished = true;
     this.flush();
     while (this.pending.size > 0) await Promise.all([...this.pending]);
+    this.release();
     if (this.failure !== undefined) throw this.failure;
     const leaves = this.leaves.slice(0, this.blocks);
     return { size: this.size, leaves, digest: merkleRoot(leaves).toString('hex') };
@@ -202,7 +205,28 @@ export class BlockHasher {
     this.finished = true;
     this.current = undefined;
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.release();
   }
+
+  /** Hands this hasher's blocks to the next one (several MiB each, freed only by a full GC otherwise). */
+  private release(): void {
+    const idle = idleBlocks(this.blockSize, this.sink !== undefined);
+    for (const block of this.spare.splice(0)) if (idle.length < MAX_IDLE_BLOCKS) idle.push(block);
+  }
+}
+
+/** Blocks kept for reuse per size and kind: one upload's worth, so back-to-back uploads allocate nothing. */
+const MAX_IDLE_BLOCKS = 4;
+const idle = new Map<string, BlockMemory[]>();
+
+function idleBlocks(blockSize: number, shared: boolean): BlockMemory[] {
+  const key = `${shared ? 'shared' : 'plain'}:${String(blockSize)}`;
+  let blocks = idle.get(key);
+  if (blocks === undefined) {
+    blocks = [];
+    idle.set(key, blocks);
+  }
+  return blocks;
 }
 
 /** Merkle digest of a stream of bytes (Buffers or Uint8Arrays). */
