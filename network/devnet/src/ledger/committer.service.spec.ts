@@ -114,6 +114,18 @@ describe('CommitterService block cutting', () => {
     expect(secondAt - firstAt).toBeLessThan(800 + 400);
   });
 
+  it('commits everything still queued when closed, in blocks of at most blockSize', async () => {
+    const service = await start(2, 60_000);
+    expectMore = true;
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const statuses = ids.map((id) => committed(service, id));
+    for (const id of ids) service.enqueue(tx(id, `k-${id}`));
+    await service.close();
+    committer = null;
+    const blocks = (await Promise.all(statuses)).map((entry) => entry.blockNum);
+    expect(blocks).toEqual([1, 1, 2, 2, 3]);
+  });
+
   it('marks a stale read as an MVCC conflict across blocks', async () => {
     const service = await start(10, 0);
     service.enqueue(tx('w1', 'k'));

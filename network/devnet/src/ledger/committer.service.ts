@@ -112,6 +112,7 @@ export class CommitterService {
     if (this.cutQueued || this.pending.length === 0) return;
     const waited = performance.now() - (this.arrivals[0] ?? 0);
     if (
+      this.closed ||
       this.pending.length >= this.opts.blockSize ||
       waited >= this.opts.blockTimeoutMs ||
       !this.opts.expectMore()
@@ -306,7 +307,11 @@ export class CommitterService {
   /** Commits what is already queued, then refuses new transactions. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.pending.length > 0) this.cut();
+    // Every cut takes its batch off the queue even if the write fails, so this ends.
+    while (this.pending.length > 0) {
+      this.cut();
+      await this.committing;
+    }
     await this.committing;
   }
 }
