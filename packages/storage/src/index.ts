@@ -12,3 +12,4 @@ export * from './manifest.builder';
 export * from './backend.factory';
 export * from './job-objects.fetcher';
 export * from './part-files';
+export * from './sharded-writer';

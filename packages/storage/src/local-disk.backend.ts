@@ -16,6 +16,7 @@ import {
 import { validateBucketName, validateKey, validatePrefix } from './object-key';
 import { parseReadPolicy, policyAllows, type Principal, type ReadPolicy } from './policy';
 import type {
+  PendingWrite,
   ByteRange,
   PutFileOptions,
   PutObjectOptions,
@@ -220,6 +221,43 @@ export class LocalDiskBackend implements StorageBackend {
     const info = await this.headObject(bucket, key);
     if (info === undefined) throw new ObjectNotFoundError(bucket, key);
     return { ...info, moved };
+  }
+
+  /** A temp file written at offsets by the caller, then committed like putObject (fsync, meta, rename). */
+  async openWrite(bucket: string, key: string, opts: PutObjectOptions = {}): Promise<PendingWrite> {
+    let handle: fs.FileHandle | undefined;
+    let size = 0;
+    let settle: (commit: boolean) => void = () => undefined;
+    const decided = new Promise<boolean>((resolve) => (settle = resolve));
+    let opened: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (opened = resolve));
+    const committed = this.writeThenCommit(bucket, key, opts, async (tmp) => {
+      handle = await fs.open(tmp, 'wx', 0o600);
+      opened();
+      const commit = await decided;
+      await handle.close();
+      if (!commit) throw new StorageError('FAILED_PRECONDITION', `The write of "${key}" was abandoned`);
+      return size;
+    });
+    committed.catch(() => undefined); // observed through commit() and abort()
+    await Promise.race([ready, committed]);
+    const file = handle as unknown as fs.FileHandle;
+    return {
+      write: async (bytes, position) => {
+        for (let done = 0; done < bytes.length;) {
+          done += (await file.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+        }
+        size = Math.max(size, position + bytes.length);
+      },
+      commit: () => {
+        settle(true);
+        return committed;
+      },
+      abort: async () => {
+        settle(false);
+        await committed.catch(() => undefined);
+      },
+    };
   }
 
   async renameObject(bucket: string, from: string, to: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -127,5 +127,23 @@ describe('part files', () => {
       expect(stored).toEqual(bytes);
     }
     expect(await backend.headObject('bkt', 'p/small.csv.part-00000')).toBeUndefined();
+  });
+
+  it('leaves nothing behind when the stream fails part-way, even with parts already committed', async () => {
+    const writer = openObjectWriter(backend, 'bkt', 'p', 'cut.idx', {
+      role: 'train',
+      blockSize: BLOCK,
+      shardSize: SHARD,
+      size: 3 * SHARD,
+    });
+    writer.stream.write(randomBytes(SHARD + 2 * BLOCK));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    writer.stream.destroy(new Error('source failed'));
+    await expect(writer.done).rejects.toThrow('source failed');
+    const left = [];
+    for await (const info of backend.listObjects('bkt', 'p/')) left.push(info.key);
+    expect(left).toEqual([]);
+    const tmp = await readdir(path.join(dir, 'store', 'bkt', 'tmp'));
+    expect(tmp).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { combine } from './merkle';
 import { validateKey } from './object-key';
 import type { ReadPolicy } from './policy';
 import { checkShardLayout, partKey, storeObject, type StoreObjectOptions } from './sharding';
+import { canWriteAtOffsets, openShardedWriter } from './sharded-writer';
 import type { StorageBackend } from './storage-backend';
 
 /** A local file that is one part of an object, with the digest computed when it was written. */
@@ -127,7 +128,10 @@ export interface ObjectWriter {
   done: Promise<ManifestObject>;
 }
 
-/** Opens a streaming object writer (storeObject over a pipe with large buffers); `size` when known. */
+/**
+ * Opens a streaming object writer; `size` when known. Backends that write at offsets (local disk) get
+ * each block written and hashed at once with nothing buffered in between; others storeObject over a pipe.
+ */
 export function openObjectWriter(
   backend: StorageBackend,
   bucket: string,
@@ -135,6 +139,7 @@ export function openObjectWriter(
   name: string,
   opts: StoreObjectOptions & { role: ObjectRole; policy?: ReadPolicy },
 ): ObjectWriter {
+  if (canWriteAtOffsets(backend)) return openShardedWriter(backend, bucket, prefix, name, opts);
   const stream = new PassThrough({ highWaterMark: 1 << 20 });
   const done = storeObject(backend, bucket, prefix, name, stream, opts);
   // A failed store must stop the producer, which may be waiting for 'drain'.

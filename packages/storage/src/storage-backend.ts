@@ -30,6 +30,14 @@ export interface ByteRange {
   end?: number;
 }
 
+/** An object being written by openWrite. */
+export interface PendingWrite {
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  commit(): Promise<StoredObjectInfo>;
+  /** Drops what was written; the key is untouched. */
+  abort(): Promise<void>;
+}
+
 /**
  * Buckets of objects with per-object read policies. Writes are all-or-nothing: a failed or aborted
  * write leaves no object behind and never a partial one visible to readers.
@@ -59,6 +67,11 @@ export interface StorageBackend {
     file: string,
     opts?: PutObjectOptions,
   ): Promise<StoredObjectInfo & { moved: boolean }>;
+  /**
+   * Optional: an object written at offsets (as blocks are hashed, in any order) and committed at once,
+   * all-or-nothing like putObject; nothing is visible under `key` before `commit`.
+   */
+  openWrite?(bucket: string, key: string, opts?: PutObjectOptions): Promise<PendingWrite>;
   /** Optional: renames an object (bytes, content type and policy) without copying it. */
   renameObject?(bucket: string, from: string, to: string): Promise<void>;
   /** Gives an adopted object's bytes back to `file` (where they came from) and forgets the object. */
