@@ -144,8 +144,9 @@ export class DatasetRepository {
               hint: `Upload the ${split} images (idx3) and labels (idx1) of the same records.`,
             });
           }
-          const check = await checkIdxPair([source(a), source(b)], { sizes: [a.size, b.size] });
-          const images = check.imagesSource.file === a.filename ? a : b;
+          const sources = [source(a), source(b)] as const;
+          const check = await checkIdxPair(sources, { sizes: [a.size, b.size] });
+          const images = check.imagesSource === sources[0] ? a : b;
           const labels = images === a ? b : a;
           files.push({ input: images, target: idxTarget(split, 'images'), records: check.records });
           files.push({ input: labels, target: idxTarget(split, 'labels'), records: check.records });

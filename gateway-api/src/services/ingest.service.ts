@@ -151,18 +151,24 @@ export class IngestService {
     const preSplit = data.uploads.some((upload) => (SPLIT_ROLES as readonly string[]).includes(upload.role));
     if (preSplit) {
       // Split by the user: checked, then moved into the job's folder as they are (no rewrite, no re-hash).
+      // Each input remembers its upload (file names may repeat across or within splits).
+      const uploadOf = new Map<DatasetInput, JobUpload>();
       const byRole = Object.fromEntries(
         SPLIT_ROLES.map((role) => [
           role,
-          data.uploads.filter((upload) => upload.role === role).map((upload) => this.inputOf(upload)),
+          data.uploads
+            .filter((upload) => upload.role === role)
+            .map((upload) => {
+              const input = this.inputOf(upload);
+              uploadOf.set(input, upload);
+              return input;
+            }),
         ]),
       ) as Record<(typeof SPLIT_ROLES)[number], DatasetInput[]>;
       const files = await this.datasets.checkPreSplit(data.jobId, spec, byRole);
       await attempt.report({ stage: 'split', percent: 30, detail: 'split by the user: stored as uploaded' });
       for (const [index, file] of files.entries()) {
-        const upload = data.uploads.find(
-          (u) => u.role === file.target.role && u.filename === file.input.filename,
-        );
+        const upload = uploadOf.get(file.input);
         if (upload === undefined) throw new Error(`no upload for ${file.input.filename}`);
         objects.push(
           await this.storeUpload(data.jobId, file.target.name, upload, adopted, {
