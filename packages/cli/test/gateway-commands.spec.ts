@@ -269,4 +269,62 @@ describe('decenter login, job submit: the gateway contract', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'INVALID_SPEC' } });
     expect(gateway.uploads.size).toBe(0);
   });
+
+  it('submits a data set the user split: three uploads named train, validation and holdout', async () => {
+    await runCli(
+      ['login', '--org', 'Org1', '--user', 'user1', '--password-stdin', '--gateway', gateway.url],
+      { env: env(), readStdin: stdin('correct horse') },
+    );
+    await writeFile(
+      join(home, 'spec.json'),
+      JSON.stringify({ ...validSpec, data: { format: 'csv', label: 'label' } }),
+    );
+    for (const [name, rows] of [
+      ['train.csv', 50],
+      ['validation.csv', 10],
+      ['holdout.csv', 10],
+    ] as const) {
+      const body = Array.from({ length: rows }, (_, i) => `${String(i)},${String(i % 3)},c${String(i % 2)}`);
+      await writeFile(join(home, name), `x,y,label\n${body.join('\n')}\n`);
+    }
+    const args = ['job', 'submit', '--spec', 'spec.json', '--train', 'train.csv'];
+    const split = ['--validation', 'validation.csv', '--holdout', 'holdout.csv', '--json'];
+    const result = await runCli([...args, ...split], { env: env(), cwd: home });
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as { uploads: { file: string; uploadId: string }[] };
+    const idOf = (name: string) => output.uploads.find((u) => u.file === join(home, name))?.uploadId;
+    expect(gateway.jobs[0]).toMatchObject({
+      body: {
+        uploads: {
+          train: [idOf('train.csv')],
+          validation: [idOf('validation.csv')],
+          holdout: [idOf('holdout.csv')],
+        },
+      },
+    });
+    expect(gateway.jobs[0]?.body).not.toHaveProperty('uploads.data');
+  });
+
+  it('refuses an incomplete or mixed split with a usage error before uploading anything', async () => {
+    await runCli(
+      ['login', '--org', 'Org1', '--user', 'user1', '--password-stdin', '--gateway', gateway.url],
+      { env: env(), readStdin: stdin('correct horse') },
+    );
+    await writeFile(join(home, 'spec.json'), JSON.stringify(validSpec));
+    await writeFile(join(home, 'd.csv'), 'a,b\n1,2\n');
+    for (const [args, says] of [
+      [['--train', 'd.csv', '--holdout', 'd.csv'], 'needs all three of --train, --validation and --holdout'],
+      [['--data', 'd.csv', '--train', 'd.csv'], 'not both'],
+      [[], 'give the data'],
+    ] as const) {
+      const result = await runCli(['job', 'submit', '--spec', 'spec.json', ...args, '--json'], {
+        env: env(),
+        cwd: home,
+      });
+      expect(result.code).toBe(2);
+      expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+      expect(result.stdout).toContain(says);
+    }
+    expect(gateway.uploads.size).toBe(0);
+  });
 });

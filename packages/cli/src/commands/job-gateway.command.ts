@@ -11,7 +11,7 @@ import { CliOperationError, UsageError } from '../cli.errors';
 import type { Reporter } from '../cli-output';
 import type { CommandContext } from '../command-context';
 import { GatewayError, type GatewayClient, type UploadProgress } from '../gateway/gateway.client';
-import { forgetUploads, submitJob, waitForIngest } from '../gateway/job-submission';
+import { forgetUploads, submitJob, waitForIngest, type SubmissionData } from '../gateway/job-submission';
 import { readServerSentEvents } from '../gateway/sse.reader';
 import { createProgressBar } from '../progress-bar';
 import { GATEWAY_OPTION, HOME_OPTION, signedInClient } from './gateway-context';
@@ -149,12 +149,39 @@ function parseSeconds(value: string): number {
   return seconds;
 }
 
+/** --data, or all three of --train, --validation and --holdout: checked before anything is uploaded. */
+export function submissionData(
+  options: { data?: string[]; train?: string[]; validation?: string[]; holdout?: string[] },
+  path: (file: string) => string,
+): SubmissionData {
+  const { data, train, validation, holdout } = options;
+  const splits = [train, validation, holdout].filter((files) => files !== undefined);
+  if (data !== undefined && splits.length === 0) return { data: data.map(path) };
+  if (data === undefined && train !== undefined && validation !== undefined && holdout !== undefined) {
+    return { train: train.map(path), validation: validation.map(path), holdout: holdout.map(path) };
+  }
+  throw new UsageError(
+    data !== undefined
+      ? 'give either --data (the gateway splits it) or --train, --validation and --holdout, not both'
+      : splits.length === 0
+        ? 'give the data: --data FILE... (the gateway splits it), or --train, --validation and --holdout'
+        : 'a data set you split yourself needs all three of --train, --validation and --holdout',
+    'See `decenter job submit --help`.',
+  );
+}
+
 export function registerGatewayJobCommands(job: Command, context: CommandContext): void {
   job
     .command('submit')
     .description('upload the data (tus, resumable) and submit a training job through your gateway')
     .requiredOption('--spec <file>', 'the job spec (JSON)')
-    .requiredOption('--data <files...>', 'the data files (one CSV; or IDX images and labels)')
+    .option(
+      '--data <files...>',
+      'the whole data set, split by the gateway (one CSV; IDX images and labels; one zip)',
+    )
+    .option('--train <files...>', 'or your own split: the training files (same formats as --data)')
+    .option('--validation <files...>', 'with --train: the validation files')
+    .option('--holdout <files...>', 'with --train: the holdout files (sealed: only validators read them)')
     .option('--pretrained <dir>', 'a folder with a TensorFlow.js model.json and its weight files')
     .option('--wait', 'wait until the ingest has put the job on the ledger')
     .option(...GATEWAY_OPTION)
@@ -162,13 +189,17 @@ export function registerGatewayJobCommands(job: Command, context: CommandContext
     .action(
       async (options: {
         spec: string;
-        data: string[];
+        data?: string[];
+        train?: string[];
+        validation?: string[];
+        holdout?: string[];
         pretrained?: string;
         wait?: boolean;
         gateway?: string;
         home?: string;
       }) => {
         const reporter = context.reporter();
+        const data = submissionData(options, (file) => resolve(context.io.cwd, file));
         const { client, home } = await signedInClient(context, options);
         const spec = await readSpecFile(resolve(context.io.cwd, options.spec));
         const submitted = await submitJob(
@@ -176,7 +207,7 @@ export function registerGatewayJobCommands(job: Command, context: CommandContext
           home,
           {
             spec,
-            data: options.data.map((file) => resolve(context.io.cwd, file)),
+            ...data,
             ...(options.pretrained === undefined
               ? {}
               : { pretrainedDir: resolve(context.io.cwd, options.pretrained) }),

@@ -130,17 +130,33 @@ export interface SubmittedJob {
 }
 
 /**
- * Uploads the data (and pre-trained model) files and submits the job. The Idempotency-Key is derived
- * from the spec and the files' digests, so re-running an interrupted submission returns the same job.
+ * Uploads the data (and pre-trained model) files and submits the job: the whole data set for the gateway to
+ * split, or train, validation and holdout files the user split (stored as uploaded, no copy). The
+ * Idempotency-Key is derived from the spec and the files' digests, so re-running an interrupted submission
+ * returns the same job.
  */
+/** The data of a submission: the whole set (the gateway splits it), or the user's own three splits. */
+export type SubmissionData =
+  | { data: readonly string[] }
+  | { train: readonly string[]; validation: readonly string[]; holdout: readonly string[] };
+
+const SPLIT_NAMES = ['train', 'validation', 'holdout'] as const;
+
 export async function submitJob(
   client: GatewayClient,
   home: string,
-  request: { spec: unknown; data: readonly string[]; pretrainedDir?: string },
+  request: SubmissionData & { spec: unknown; pretrainedDir?: string },
   onProgress: (file: string) => UploadProgress,
 ): Promise<SubmittedJob> {
-  const data: UploadedFile[] = [];
-  for (const file of request.data) data.push(await uploadFile(client, home, file, onProgress));
+  const groups: Record<string, UploadedFile[]> = {};
+  const named: [string, readonly string[]][] =
+    'data' in request ? [['data', request.data]] : SPLIT_NAMES.map((name) => [name, request[name]]);
+  for (const [name, files] of named) {
+    const uploaded: UploadedFile[] = [];
+    for (const file of files) uploaded.push(await uploadFile(client, home, file, onProgress));
+    groups[name] = uploaded;
+  }
+  const data = Object.values(groups).flat();
   const pretrained: UploadedFile[] = [];
   if (request.pretrainedDir !== undefined) {
     for (const file of await pretrainedFiles(request.pretrainedDir))
@@ -150,7 +166,9 @@ export async function submitJob(
     .update(
       canonicalJson({
         spec: request.spec,
-        data: data.map((item) => item.digest),
+        ...Object.fromEntries(
+          Object.entries(groups).map(([name, items]) => [name, items.map((item) => item.digest)]),
+        ),
         pretrained: pretrained.map((item) => item.digest),
       }),
     )
@@ -162,7 +180,9 @@ export async function submitJob(
     body: JSON.stringify({
       spec: request.spec,
       uploads: {
-        data: data.map((item) => item.uploadId),
+        ...Object.fromEntries(
+          Object.entries(groups).map(([name, items]) => [name, items.map((item) => item.uploadId)]),
+        ),
         ...(pretrained.length === 0 ? {} : { pretrained: pretrained.map((item) => item.uploadId) }),
       },
     }),
