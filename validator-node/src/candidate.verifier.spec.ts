@@ -104,6 +104,30 @@ describe('verifyCandidate', () => {
     }
   });
 
+  it('accepts an honest candidate with dropout: the seed its dropout layer last drew from is not architecture', async () => {
+    const withDropout = {
+      ...IRIS_SPEC,
+      model: {
+        kind: 'template' as const,
+        template: 'mlp' as const,
+        options: { hiddenUnits: [8], dropout: 0.3 },
+      },
+    };
+    const trained = await trainCandidate({
+      dir: path.join(root, 'dropout'),
+      spec: withDropout,
+      files,
+      seed: SEED,
+      hyperparameters: HYPERPARAMETERS,
+    });
+    const result = await verifyCandidate(options(trained, { spec: parseJobSpec(withDropout) }, 2));
+    expect(result).toEqual({
+      verified: true,
+      checks: ['artifact-hash', 'layers', 'topology', 'weights', 'replay'],
+      replay: { status: 'matched', epoch: 2 },
+    });
+  });
+
   it('rejects an artifact whose bytes no longer match the committed hash', async () => {
     const tampered = await copyOf(honest);
     await flipByte(path.join(tampered.dir, 'model', WEIGHTS_BIN), 10);

@@ -66,7 +66,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * A topology reduced to what defines the architecture: layer classes and their configs, without names
  * (a hand-written topology gets generated ones) and initializers (starting weights are what the replay
- * checks), nor the writer's tfjs version.
+ * checks), nor the writer's tfjs version, nor the seed a random layer (Dropout) last drew from.
  */
 export function architectureOf(topology: unknown): unknown {
   const strip = (value: unknown): unknown => {
@@ -74,7 +74,15 @@ export function architectureOf(topology: unknown): unknown {
     if (!isRecord(value)) return value;
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      if (key === 'name' || key.endsWith('_initializer') || key === 'keras_version' || key === 'backend')
+      // `seed` of a random layer (Dropout, noise) is the training loop's per-step RNG state, saved with the
+      // model as it last was: not architecture (replays re-seed every step from the trial seed anyway).
+      if (
+        key === 'name' ||
+        key === 'seed' ||
+        key.endsWith('_initializer') ||
+        key === 'keras_version' ||
+        key === 'backend'
+      )
         continue;
       out[key] = strip(item);
     }
