@@ -121,6 +121,26 @@ describe('quorumMayBeReached', () => {
     ).toBe(true);
   });
 
+  it("caps a candidate's quorum at the validator orgs other than its trainer's, as the chaincode does", () => {
+    // Validators of Org2 and Org3, quorum 2: Org2's candidate can only ever be scored by Org3.
+    const two = { validatorOrgs: ['Org2MSP', 'Org3MSP'], quorum: 2 };
+    const org2 = { trialId: 't2', node: { mspId: 'Org2MSP' } };
+    const org1 = { trialId: 't1', node: { mspId: 'Org1MSP' } };
+    expect(quorumMayBeReached(two, [org2], [score('t2', 'Org3MSP')])).toBe(true);
+    expect(quorumMayBeReached(two, [org2], [])).toBe(false);
+    // An Org1 candidate still needs both orgs.
+    expect(quorumMayBeReached(two, [org1, org2], [score('t1', 'Org2MSP'), score('t2', 'Org3MSP')])).toBe(
+      false,
+    );
+    expect(
+      quorumMayBeReached(
+        two,
+        [org1, org2],
+        [score('t1', 'Org2MSP'), score('t1', 'Org3MSP'), score('t2', 'Org3MSP')],
+      ),
+    ).toBe(true);
+  });
+
   it('does not count orgs that are not validator orgs of the job', () => {
     expect(quorumMayBeReached(job, [candidates[0]!], [score('t0', 'Org2MSP'), score('t0', 'Org9MSP')])).toBe(
       false,

@@ -62,8 +62,9 @@ export interface QuorumInput {
 }
 
 /**
- * Whether every candidate has verdicts from at least `quorum` validator orgs: only then can FinalizeJob
- * decide (it may still find them in disagreement). Before that, calling it would only be refused.
+ * Whether every candidate has verdicts from at least `quorum` validator orgs (capped, as in the chaincode, at
+ * the validator orgs other than the candidate's trainer's): only then can FinalizeJob decide (it may still
+ * find them in disagreement). Before that, calling it would only be refused.
  */
 export function quorumMayBeReached(
   job: QuorumInput,
@@ -76,7 +77,10 @@ export function quorumMayBeReached(
         .filter((s) => s.trialId === candidate.trialId && job.validatorOrgs.includes(s.mspId))
         .map((s) => s.mspId),
     );
-    return orgs.size >= job.quorum;
+    // As the chaincode counts it: no org scores its own org's candidate, so a candidate's quorum is capped
+    // at the validator orgs other than its trainer's (else these jobs would wait out the deadline).
+    const eligible = job.validatorOrgs.filter((org) => org !== candidate.node.mspId).length;
+    return orgs.size >= Math.min(job.quorum, Math.max(1, eligible));
   });
 }
 
