@@ -146,11 +146,15 @@ async function main(): Promise<void> {
 /** The command line without the (long) texts of --<name>.missing. */
 function commandWithoutNotes(argv: string[]): string {
   const kept: string[] = [];
+  const left = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i]?.endsWith('.missing') === true || argv[i] === '--header') i++;
-    else kept.push(argv[i] ?? '');
+    const arg = argv[i] ?? '';
+    if (arg === '--header' || arg.endsWith('.missing')) {
+      left.add(arg === '--header' ? '--header ...' : '--<name>.missing ...');
+      i++;
+    } else kept.push(arg);
   }
-  return `${kept.join(' ')}${kept.length < argv.length ? ' --header ... --<name>.missing ...' : ''}`;
+  return [...kept, ...left].join(' ');
 }
 
 /** RESULTS.md from the saved reports of the benchmarks named by --only, each as its last run left it. */
