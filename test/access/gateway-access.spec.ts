@@ -15,20 +15,13 @@ import {
 } from '../support/gateway.process';
 import { startRedis } from '../support/processes';
 import { startStack, type Stack } from '../support/stack';
+import { irisJobSpec } from '../support/specs';
 
 jest.setTimeout(180_000);
 
 const IRIS = join(REPO_ROOT, 'fixtures', 'iris', 'iris.csv');
 
-const irisSpec = {
-  name: 'access-matrix',
-  task: 'classification',
-  model: { kind: 'template', template: 'mlp', options: { hiddenUnits: [4] } },
-  data: { format: 'csv', label: 'species' },
-  search: { learningRate: [0.01], epochs: [1] },
-  objective: { metric: 'accuracy' },
-  schedule: { trainingDeadline: '2099-01-01T00:00:00Z', validationDeadline: '2099-01-02T00:00:00Z' },
-};
+const irisSpec = irisJobSpec('access-matrix');
 
 /** A refusal as the gateway writes it: JSON with the status, a stable code and a message naming the right. */
 function expectRefusal(

@@ -13,6 +13,7 @@ import {
 } from '../support/gateway.process';
 import { absentFromLedger, filesOfJob, startStack, type Stack } from '../support/stack';
 import { buildZip } from '../support/zip.builder';
+import { irisJobSpec } from '../support/specs';
 
 jest.setTimeout(180_000);
 
@@ -28,16 +29,7 @@ function csv(rows = 90, mutate: (lines: string[]) => void = () => undefined): Bu
 }
 
 function spec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'bad-input',
-    task: 'classification',
-    model: { kind: 'template', template: 'mlp', options: { hiddenUnits: [4] } },
-    data: { format: 'csv', label: 'species' },
-    search: { learningRate: [0.01], epochs: [1] },
-    objective: { metric: 'accuracy' },
-    schedule: { trainingDeadline: '2099-01-01T00:00:00Z', validationDeadline: '2099-01-02T00:00:00Z' },
-    ...overrides,
-  };
+  return irisJobSpec('bad-input', overrides);
 }
 
 /** An IDX header: magic (unsigned byte data, `dims` dimensions) and the sizes, then `body`. */

@@ -16,18 +16,11 @@ import {
 } from '../support/gateway.process';
 import { startRedis, waitFor, type RedisServer } from '../support/processes';
 import { filesOfJob } from '../support/stack';
+import { irisJobSpec } from '../support/specs';
 
 jest.setTimeout(600_000);
 
-const spec = {
-  name: 'faults',
-  task: 'classification',
-  model: { kind: 'template', template: 'mlp', options: { hiddenUnits: [4] } },
-  data: { format: 'csv', label: 'species' },
-  search: { learningRate: [0.01], epochs: [1] },
-  objective: { metric: 'accuracy' },
-  schedule: { trainingDeadline: '2099-01-01T00:00:00Z', validationDeadline: '2099-01-02T00:00:00Z' },
-};
+const spec = irisJobSpec('faults');
 
 function csv(rows: number): Buffer {
   const lines = ['a,b,c,d,species'];
