@@ -20,7 +20,13 @@ import { hashArtifacts, MODEL_JSON, WEIGHTS_BIN } from '@decenter/ml';
 import { fabricIdOfFile, readNodeStatus } from '../src';
 import { buildExecutionNode } from './support/build';
 import { BUCKET, createStoredJob, IRIS_SPEC } from './support/job.fixture';
-import { startExecutor, stopExecutor, waitFor, type ExecutorProcess } from './support/executor.process';
+import {
+  executorTraining,
+  startExecutor,
+  stopExecutor,
+  waitFor,
+  type ExecutorProcess,
+} from './support/executor.process';
 
 jest.setTimeout(150_000);
 
@@ -263,19 +269,7 @@ describe('execution nodes on the devnet', () => {
       leaseSeconds: 30,
       owner,
     });
-    const victim = await waitFor(
-      'a node to be training the trial',
-      async () => {
-        for (const executor of executors) {
-          const status = await readNodeStatus(home, executor.identity);
-          const trial = status?.trials.find((t) => t.jobId === 'iris-kill');
-          if (trial !== undefined && trial.phase === 'training' && trial.epoch >= 1) return executor;
-        }
-        return undefined;
-      },
-      30_000,
-      executors,
-    );
+    const victim = await executorTraining(home, executors, 'iris-kill', 30_000);
     const survivor = executors.find((e) => e !== victim) as ExecutorProcess;
     expect((await readNodeStatus(home, victim.identity))?.alive).toBe(true);
     const killedAt = Date.now();

@@ -10,7 +10,13 @@ import { hashArtifacts, initBackend, loadModel, MODEL_JSON } from '@decenter/ml'
 
 import { fabricIdOfFile, readNodeStatus } from '../src';
 import { buildExecutionNode } from './support/build';
-import { startExecutor, stopExecutor, waitFor, type ExecutorProcess } from './support/executor.process';
+import {
+  executorTraining,
+  startExecutor,
+  stopExecutor,
+  waitFor,
+  type ExecutorProcess,
+} from './support/executor.process';
 import { BUCKET, createStoredJob, IRIS_SPEC } from './support/job.fixture';
 import { pretrainedIrisMlp, type PretrainedUpload } from './support/pretrained.fixture';
 
@@ -176,19 +182,7 @@ describe('execution nodes on the devnet: fine-tuning and graceful shutdown', () 
       leaseSeconds: 600,
       owner,
     });
-    const stopping = await waitFor(
-      'a node to be training the trial',
-      async () => {
-        for (const executor of executors) {
-          const status = await readNodeStatus(home, executor.identity);
-          const trial = status?.trials.find((t) => t.jobId === 'iris-sigterm');
-          if (trial !== undefined && trial.phase === 'training' && trial.epoch >= 1) return executor;
-        }
-        return undefined;
-      },
-      60_000,
-      executors,
-    );
+    const stopping = await executorTraining(home, executors, 'iris-sigterm', 60_000);
     const other = executors.find((e) => e !== stopping) as ExecutorProcess;
     stopping.child.kill('SIGTERM');
     expect(await stopping.exited).toBe(0);

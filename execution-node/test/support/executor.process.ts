@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readNodeStatus } from '../../src';
 
 const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -66,4 +67,26 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The executor that is training `jobId` (its status file shows a finished epoch), once one is. */
+export function executorTraining(
+  home: string,
+  executors: ExecutorProcess[],
+  jobId: string,
+  timeoutMs: number,
+): Promise<ExecutorProcess> {
+  return waitFor(
+    `a node to be training a trial of ${jobId}`,
+    async () => {
+      for (const executor of executors) {
+        const status = await readNodeStatus(home, executor.identity);
+        const trial = status?.trials.find((t) => t.jobId === jobId);
+        if (trial !== undefined && trial.phase === 'training' && trial.epoch >= 1) return executor;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    executors,
+  );
 }
