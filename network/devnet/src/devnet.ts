@@ -128,6 +128,7 @@ export async function startDevnet(opts: StartDevnetOptions): Promise<RunningDevn
     await committer.close();
     await runtime.stop();
     await repo.close();
+    await msp.close();
   };
 
   try {

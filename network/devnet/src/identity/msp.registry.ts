@@ -1,9 +1,10 @@
 import { msp } from '@hyperledger/fabric-protos';
-import { X509Certificate, verify, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { caCertPath, loadNetworkConfig } from '../ca/dev-ca.service';
 import { AccessDeniedError } from '../errors';
 import { isLowS } from './ecdsa';
+import { SignatureVerifier } from './signature.verifier';
 
 export interface VerifiedIdentity {
   mspId: string;
@@ -22,10 +23,14 @@ export class MspRegistry {
   private readonly verified = new Map<string, VerifiedIdentity>();
   private reloading: Promise<void> | null = null;
 
-  private constructor(private readonly home: string) {}
+  private constructor(
+    private readonly home: string,
+    private readonly verifier: SignatureVerifier,
+  ) {}
 
-  static async load(home: string): Promise<MspRegistry> {
-    const registry = new MspRegistry(home);
+  /** `verifyOnWorker: false` checks signatures on the caller's thread (as in unit tests). */
+  static async load(home: string, options: { verifyOnWorker?: boolean } = {}): Promise<MspRegistry> {
+    const registry = new MspRegistry(home, new SignatureVerifier(options.verifyOnWorker ?? true));
     await registry.reload();
     return registry;
   }
@@ -90,14 +95,18 @@ export class MspRegistry {
   }
 
   /** Checks an ECDSA (SHA-256, DER, low-S) signature as a Fabric MSP does. */
-  verifySignature(identity: VerifiedIdentity, message: Uint8Array, signature: Uint8Array): void {
+  async verifySignature(
+    identity: VerifiedIdentity,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<void> {
     let valid = false;
     try {
-      valid =
-        signature.length > 0 && isLowS(signature) && verify('sha256', message, identity.publicKey, signature);
+      valid = signature.length > 0 && isLowS(signature);
     } catch {
       valid = false;
     }
+    if (valid) valid = await this.verifier.verify(identity.publicKey, message, signature);
     if (!valid) {
       throw new AccessDeniedError(`access denied: signature of ${identity.mspId} creator is not valid`);
     }
@@ -105,7 +114,12 @@ export class MspRegistry {
 
   async authenticate(serializedIdentity: Uint8Array, message: Uint8Array, signature: Uint8Array) {
     const identity = await this.identify(serializedIdentity);
-    this.verifySignature(identity, message, signature);
+    await this.verifySignature(identity, message, signature);
     return identity;
+  }
+
+  /** Stops the signature worker. */
+  close(): Promise<void> {
+    return this.verifier.close();
   }
 }
