@@ -1,6 +1,6 @@
 export type { IdentityRole, NetworkConfig, NetworkIdentity } from './ca/network-config';
 export { DEFAULT_CHAINCODE, DEFAULT_CHANNEL } from './ca/network-config';
-export { addOrg, createConsortium, loadNetworkConfig } from './ca/dev-ca.service';
+export { addIdentity, addOrg, createConsortium, loadNetworkConfig } from './ca/dev-ca.service';
 export { startDevnet, type RunningDevnet, type StartDevnetOptions } from './devnet';
 export {
   AccessDeniedError,

@@ -95,6 +95,7 @@ describe('decenter frame', () => {
       ['network', 'reset'],
       ['network', 'status'],
       ['network', 'add-org'],
+      ['network', 'add-identity'],
       ['ledger', 'info'],
       ['job', 'list'],
       ['job', 'show'],

@@ -175,6 +175,33 @@ describe('decenter network, ledger and job against a devnet it starts', () => {
     expect(info.code).toBe(0);
   });
 
+  it('issues one more identity of an org that the running devnet accepts', async () => {
+    const added = await runCli(
+      ['network', 'add-identity', 'Org2', 'executor2', '--role', 'executor', '--json'],
+      {
+        env: env(),
+      },
+    );
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      org: 'Org2',
+      mspId: 'Org2MSP',
+      user: 'executor2',
+      role: 'executor',
+    });
+    const info = await runCli(['ledger', 'info', '--identity', 'Org2/executor2', '--json'], { env: env() });
+    expect(info.code).toBe(0);
+
+    const badRole = await runCli(['network', 'add-identity', 'Org2', 'x', '--role', 'root'], { env: env() });
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain('expected one of admin, member, executor, validator');
+    const again = await runCli(['network', 'add-identity', 'Org2', 'executor2', '--role', 'executor'], {
+      env: env(),
+    });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('Org2/executor2 already exists');
+  });
+
   it('stops the devnet, then reports the network unavailable, then resets it', async () => {
     const down = await shim(['network', 'down', '--json'], home);
     expect(down.code).toBe(0);

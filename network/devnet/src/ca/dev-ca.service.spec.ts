@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative as relativePath } from 'node:path';
 import { NetworkConfigError } from '../errors';
-import { addOrg, caCertPath, createConsortium, loadNetworkConfig } from './dev-ca.service';
+import { addIdentity, addOrg, caCertPath, createConsortium, loadNetworkConfig } from './dev-ca.service';
 
 describe('dev CA', () => {
   let home: string;
@@ -76,6 +76,35 @@ describe('dev CA', () => {
     expect(updated.identities.filter((entry) => entry.mspId === 'Org4MSP')).toHaveLength(5);
     await expect(addOrg({ home, name: 'Org4' })).rejects.toThrow(NetworkConfigError);
     await expect(addOrg({ home, name: '../evil' })).rejects.toThrow(/Invalid org name/);
+  });
+
+  it('issues one more identity of a member org from its CA, with its role, listed in network.json', async () => {
+    await createConsortium({ home, orgs: ['Org1', 'Org2'] });
+    const added = await addIdentity({ home, org: 'Org2', user: 'executor2', role: 'executor' });
+    expect(added).toMatchObject({ org: 'Org2', mspId: 'Org2MSP', user: 'executor2', role: 'executor' });
+    expect((await loadNetworkConfig(home)).identities).toContainEqual(added);
+    const cert = new x509.X509Certificate(await readFile(added.cert, 'utf8'));
+    const ca = new X509Certificate(await readFile(caCertPath(home, 'Org2')));
+    expect(new X509Certificate(await readFile(added.cert)).verify(ca.publicKey)).toBe(true);
+    expect(cert.subject).toBe('CN=executor2, OU=client, O=Org2, C=US');
+    const attrs = JSON.parse(
+      Buffer.from(cert.getExtension('1.2.3.4.5.6.7.8.1')?.value ?? new ArrayBuffer(0)).toString('utf8'),
+    ) as { attrs: Record<string, string> };
+    expect(attrs.attrs['role']).toBe('executor');
+  });
+
+  it('refuses an identity that exists, an org that is not a member and a malformed user name', async () => {
+    await createConsortium({ home, orgs: ['Org1'] });
+    await expect(addIdentity({ home, org: 'Org1', user: 'user1', role: 'member' })).rejects.toThrow(
+      /Org1\/user1 already exists/,
+    );
+    await expect(addIdentity({ home, org: 'Org9', user: 'x', role: 'member' })).rejects.toThrow(
+      /Org 'Org9' is not a member \(members: Org1\)/,
+    );
+    await expect(addIdentity({ home, org: 'Org1', user: '../x', role: 'member' })).rejects.toThrow(
+      /Invalid user name/,
+    );
+    expect((await loadNetworkConfig(home)).identities).toHaveLength(5);
   });
 
   it('writes absolute key and certificate paths even for a relative home', async () => {

@@ -104,6 +104,16 @@ async function createOrgCa(home: string, org: string): Promise<OrgCa> {
   return { cert, key: keys.privateKey };
 }
 
+/** An org's CA as createOrgCa wrote it, to issue more identities later. */
+async function loadOrgCa(home: string, org: string): Promise<OrgCa> {
+  const dir = join(orgDir(home, org), 'ca');
+  const cert = new x509.X509Certificate(await readFile(join(dir, 'ca-cert.pem'), 'utf8'));
+  const pem = await readFile(join(dir, 'ca-key.pem'), 'utf8');
+  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const key = await webcrypto.subtle.importKey('pkcs8', der, EC_ALGORITHM, false, ['sign']);
+  return { cert, key };
+}
+
 async function issueIdentity(
   ca: OrgCa,
   org: string,
@@ -219,6 +229,57 @@ export async function addOrg(opts: { home: string; name: string }): Promise<Netw
   const updated: NetworkConfig = { ...config, identities: [...config.identities, ...identities] };
   await writeNetworkConfig(home, updated);
   return updated;
+}
+
+const USER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Registers and enrolls one more identity of a member org (what `fabric-ca-client register` + `enroll`
+ * do on a real network): a key and a certificate from the org's CA with the role attribute, appended to
+ * network.json. A second execution node of an org, for one, needs its own identity.
+ */
+export async function addIdentity(opts: {
+  home: string;
+  org: string;
+  user: string;
+  role: IdentityRole;
+}): Promise<NetworkIdentity> {
+  const home = resolve(opts.home);
+  if (!USER_NAME.test(opts.user)) {
+    throw new NetworkConfigError(
+      `Invalid user name '${opts.user}': use a letter followed by up to 63 letters, digits, '_' or '-'.`,
+    );
+  }
+  const config = await loadNetworkConfig(home);
+  const member = config.identities.find((identity) => identity.org === opts.org);
+  if (!member) {
+    const orgs = [...new Set(config.identities.map((identity) => identity.org))].join(', ');
+    throw new NetworkConfigError(
+      `Org '${opts.org}' is not a member (members: ${orgs}); admit it with add-org.`,
+    );
+  }
+  if (config.identities.some((identity) => identity.org === opts.org && identity.user === opts.user)) {
+    throw new NetworkConfigError(`${opts.org}/${opts.user} already exists; pick another user name.`);
+  }
+  const ca = await loadOrgCa(home, opts.org);
+  const type = opts.role === 'admin' ? 'admin' : 'client';
+  const paths = await issueIdentity(
+    ca,
+    opts.org,
+    opts.user,
+    type,
+    opts.role,
+    join(orgDir(home, opts.org), 'users', opts.user),
+  );
+  const identity: NetworkIdentity = {
+    org: opts.org,
+    mspId: member.mspId,
+    user: opts.user,
+    role: opts.role,
+    ...paths,
+  };
+  await writeNetworkConfig(home, { ...config, identities: [...config.identities, identity] });
+  return identity;
 }
 
 /** Records the endpoint the devnet actually listens on, so clients reading network.json find it. */

@@ -1,4 +1,4 @@
-import { addOrg, createConsortium } from '@decenter/devnet';
+import { addIdentity, addOrg, createConsortium, type IdentityRole } from '@decenter/devnet';
 import { getChainInfo, loadNetworkConfig, withLedger, type NetworkConfig } from '@decenter/ledger';
 import { InvalidArgumentError, type Command } from 'commander';
 import { rm } from 'node:fs/promises';
@@ -9,6 +9,14 @@ import { table } from '../cli-output';
 import type { CommandContext } from '../command-context';
 import { devnetFiles, runningDevnet, startDevnetProcess, stopDevnetProcess } from '../devnet.process';
 import { createProgressBar } from '../progress-bar';
+
+const IDENTITY_ROLES: readonly IdentityRole[] = ['admin', 'member', 'executor', 'validator'];
+
+export function parseRole(value: string): IdentityRole {
+  const role = IDENTITY_ROLES.find((candidate) => candidate === value);
+  if (role === undefined) throw new InvalidArgumentError(`expected one of ${IDENTITY_ROLES.join(', ')}`);
+  return role;
+}
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -229,6 +237,27 @@ export function registerNetworkCommands(program: Command, context: CommandContex
             ['IDENTITY', 'MSP', 'ROLE'],
             added.map((identity) => [`${identity.org}/${identity.user}`, identity.mspId, identity.role]),
           ),
+      );
+    });
+
+  network
+    .command('add-identity')
+    .description(
+      "issue one more identity of a member org from the org's dev CA (e.g. for a second execution node)",
+    )
+    .argument('<org>', 'a member organization, e.g. Org1')
+    .argument('<user>', 'the new user name, e.g. executor2')
+    .requiredOption('--role <role>', `one of ${IDENTITY_ROLES.join(', ')}`, parseRole)
+    .option('--home <dir>', 'DECENTER_HOME (default: <repo>/.decenter)')
+    .action(async (org: string, user: string, options: { role: IdentityRole; home?: string }) => {
+      const reporter = context.reporter();
+      const home = context.home(options.home);
+      const added = await addIdentity({ home, org, user, role: options.role });
+      reporter.result(
+        { org: added.org, mspId: added.mspId, user: added.user, role: added.role, cert: added.cert },
+        () =>
+          `Identity ${added.org}/${added.user} (${added.role}) issued by ${added.org}'s CA.\n` +
+          `certificate: ${added.cert}\nkey:         ${added.key}`,
       );
     });
 }
