@@ -9,7 +9,7 @@ import { runStandalone, type Benchmark } from './lib/benchmark';
 import { createUpload, GatewayClientError, patchFile, waitForIngest } from './lib/gateway-client';
 import { loadAverage, repoRoot } from './lib/machine';
 import { numberOption, type BenchOptions } from './lib/options';
-import { BenchProcessError, runCommand } from './lib/processes';
+import { BenchProcessError, ManagedProcess, runCommand } from './lib/processes';
 import type { BenchReport, Figure } from './lib/report';
 import {
   registerValidators,
@@ -174,6 +174,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     cat: [] as number[],
     sha256sum: [] as number[],
     openssl: [] as number[],
+    dd: [] as number[],
+    bare: [] as number[],
   };
   const redis = await startRedis(path.join(dir, 'redis'));
   let gateway: GatewayProcess | undefined;
@@ -250,6 +252,30 @@ async function run(options: BenchOptions): Promise<BenchReport> {
         force: true,
       });
     };
+    /** The same six files through the bare upload server (bare-upload-server.ts), a process of its own. */
+    const measureBare = async (): Promise<void> => {
+      const target = path.join(home, 'storage', 'bare');
+      const bare = ManagedProcess.start(
+        'bare upload server',
+        process.execPath,
+        [path.join(__dirname, 'lib', 'bare-upload-server.js'), target],
+        { logFile: path.join(dir, 'bare-upload-server.log') },
+      );
+      try {
+        await bare.waitFor('listening', () => bare.hasOutput('"port"'), 30_000);
+        const port = (JSON.parse(/\{"port":\d+\}/.exec(bare.tail())?.[0] ?? '{}') as { port?: number }).port;
+        const url = `http://127.0.0.1:${String(port)}`;
+        await runCommand('sync', [], { timeoutMs: 120_000 });
+        const t0 = performance.now();
+        for (const files of Object.values(splitFiles)) {
+          for (const { file } of files) await patchFile(url, '-', 'bare', file);
+        }
+        v.bare.push(splitMiB / ((performance.now() - t0) / 1000));
+      } finally {
+        await bare.stop();
+        await rm(target, { recursive: true, force: true });
+      }
+    };
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       loadBefore.push(loadAverage());
       // References first, on the same file: cat warms the page cache for all of them alike.
@@ -258,11 +284,20 @@ async function run(options: BenchOptions): Promise<BenchReport> {
       v.cat.push(imageMiB / (await timed('sh', ['-c', `cat "${data.images}" > /dev/null`])));
       v.sha256sum.push(imageMiB / (await timed('sha256sum', [data.images])));
       v.openssl.push(imageMiB / (await timed('openssl', ['dgst', '-sha256', data.images])));
+      // What this disk takes: the same file copied into the gateway's storage folder, flushed to disk.
+      const ddOut = path.join(home, 'storage', 'dd.out');
+      await mkdir(path.dirname(ddOut), { recursive: true });
+      v.dd.push(
+        imageMiB /
+          (await timed('dd', [`if=${data.images}`, `of=${ddOut}`, 'bs=4M', 'conv=fdatasync', 'status=none'])),
+      );
+      await rm(ddOut, { force: true });
+      await measureBare();
       await measure('preSplit', repeat);
       await measure('seeded', repeat);
     }
     const refs = (values: number[]) => values.map((x) => x.toFixed(0)).join(', ');
-    const reference = `openssl dgst -sha256 ${refs(v.openssl)} MiB/s; sha256sum ${refs(v.sha256sum)} MiB/s; cat ${refs(v.cat)} MiB/s (same file, same repeat)`;
+    const reference = `openssl dgst -sha256 ${refs(v.openssl)} MiB/s; dd to disk ${refs(v.dd)} MiB/s; bare Node upload server ${refs(v.bare)} MiB/s; sha256sum ${refs(v.sha256sum)} MiB/s; cat ${refs(v.cat)} MiB/s (same repeat)`;
     const ratio = (values: number[]) => values.map((x, i) => x / (v.openssl[i] ?? NaN));
     const figures: Figure[] = [
       {
@@ -321,7 +356,23 @@ async function run(options: BenchOptions): Promise<BenchReport> {
         goal: { op: '<', value: 300 },
         reference: `after start ${refs(v.seeded.idleRss)} MiB; peak by the end of the upload ${refs(v.seeded.uploadRss)} MiB`,
       },
+      {
+        label:
+          'reference: bare Node HTTP server, the (a) files uploaded the same way, SHA-256 + written to disk',
+        unit: 'MiB/s',
+        values: v.bare,
+      },
+      {
+        label: '(a) pre-split data: upload rate / bare Node upload server rate',
+        unit: 'x',
+        values: v.preSplit.upload.map((x, i) => x / (v.bare[i] ?? NaN)),
+      },
       { label: 'reference: openssl dgst -sha256', unit: 'MiB/s', values: v.openssl },
+      {
+        label: 'reference: dd bs=4M conv=fdatasync into the storage folder',
+        unit: 'MiB/s',
+        values: v.dd,
+      },
       { label: 'reference: sha256sum', unit: 'MiB/s', values: v.sha256sum },
       { label: 'reference: cat > /dev/null', unit: 'MiB/s', values: v.cat },
     ];
@@ -338,7 +389,8 @@ async function run(options: BenchOptions): Promise<BenchReport> {
         '(a) pre-split: the six files uploaded and submitted as uploads.train / validation / holdout; ingest checks headers and labels and moves the uploaded parts into the job (no copy, no second hash). (b) seeded split: the pair submitted as uploads.data; ingest splits it (fixture spec: 80/10/10, seed 42) in one pass into storage writers that hash and shard as they write.',
         'Gateway: `node gateway-api/dist/src/main.js` for Org1 (its own process, defaults: 4 MiB blocks, 2 GiB shards), private redis-server, devnet with the real chaincode; a fresh gateway per path and repeat for its peak RSS.',
         'Client: each file sent as one tus PATCH over loopback (block digests computed before the clock starts), then POST /api/jobs (the fashion-mnist fixture spec) and polling of /api/jobs/:id/ingest until completed.',
-        'Rates are MiB of the data set per wall second; the references read the (b) images file from the page cache; ratios divide by the openssl rate of the same repeat.',
+        'References, each repeat, before the gateway runs: cat, sha256sum and openssl read the (b) images file from the page cache; dd copies it into the storage folder with fdatasync (what the disk takes); the bare upload server (bench/src/lib/bare-upload-server.ts: Node http, no framework, SHA-256 on its main thread, 4 MiB writes into the storage folder, its own process) receives the (a) files from the same client, one PATCH each.',
+        'Rates are MiB of the data set per wall second; ratios divide by the openssl (or bare server) rate of the same repeat.',
       ],
       figures,
       missing: [],
