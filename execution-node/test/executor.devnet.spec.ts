@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { verify, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -16,21 +15,21 @@ import {
 } from '@decenter/proto';
 import { JobsClient, LedgerConnection, loadNetworkConfig, type TrialRecord } from '@decenter/ledger';
 import { hashArtifacts, MODEL_JSON, WEIGHTS_BIN } from '@decenter/ml';
+import { ensureChaincodeBuilt } from '@decenter/system-tests/support/devnet';
+import { BUCKET } from '@decenter/system-tests/support/iris-job.fixture';
+import { buildWorkspace, waitFor } from '@decenter/system-tests/support/node.process';
 
 import { fabricIdOfFile, readNodeStatus } from '../src';
-import { buildExecutionNode } from './support/build';
-import { BUCKET, createStoredJob, IRIS_SPEC } from './support/job.fixture';
 import {
   executorTraining,
   startExecutor,
   stopExecutor,
-  waitFor,
   type ExecutorProcess,
 } from './support/executor.process';
+import { createStoredJob, IRIS_SPEC } from './support/job.fixture';
 
 jest.setTimeout(150_000);
 
-const REPO = path.join(__dirname, '..', '..');
 const NODE_CONFIG = { concurrency: 2, pollSeconds: 1, leaseRenewFraction: 0.3, offers: { memoryMiB: 512 } };
 
 /**
@@ -79,10 +78,8 @@ describe('execution nodes on the devnet', () => {
 
   beforeAll(async () => {
     // The nodes run as real processes from built code; the peer runs the real chaincode.
-    if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
-      execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
-    }
-    buildExecutionNode();
+    await ensureChaincodeBuilt();
+    buildWorkspace('execution-node');
     home = await mkdtemp(path.join(tmpdir(), 'executor-devnet-'));
     await createConsortium({ home, orgs: ['Org1', 'Org2'] });
     devnet = await startDevnet({ home, port: 0, log: () => undefined });

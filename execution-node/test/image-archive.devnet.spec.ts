@@ -1,6 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,43 +9,29 @@ import { canonicalJson, parseJobSpec, type TrialPlan } from '@decenter/core';
 import { splitImageZip, SPLITS } from '@decenter/data';
 import { createConsortium, startDevnet, type RunningDevnet } from '@decenter/devnet';
 import { JobsClient, LedgerConnection, loadNetworkConfig, type ScoreRecord } from '@decenter/ledger';
+import { buildManifest, manifestBytes, manifestDigest, storeObject } from '@decenter/storage';
+import { ensureChaincodeBuilt } from '@decenter/system-tests/support/devnet';
+import { BUCKET, jobReadPolicies, openJobsBucket } from '@decenter/system-tests/support/iris-job.fixture';
 import {
-  buildManifest,
-  LocalDiskBackend,
-  manifestBytes,
-  manifestDigest,
-  storeObject,
-  type ReadPolicy,
-} from '@decenter/storage';
+  buildWorkspace,
+  killNode,
+  spawnNode,
+  waitFor,
+  type NodeProcess,
+} from '@decenter/system-tests/support/node.process';
 
 import { fabricIdOfFile, readNodeStatus } from '../src';
-import { buildExecutionNode } from './support/build';
-import { startExecutor, stopExecutor, waitFor, type ExecutorProcess } from './support/executor.process';
+import { startExecutor, stopExecutor, type ExecutorProcess } from './support/executor.process';
 
 jest.setTimeout(300_000);
 
 const REPO = path.join(__dirname, '..', '..');
 const DIGITS = path.join(REPO, 'fixtures', 'digits-images');
 const VALIDATOR_MAIN = path.join(REPO, 'validator-node', 'dist', 'src', 'main.js');
-const BUCKET = 'decenter-jobs';
 
 /** A validator node as its own process, as `decenter node start --role validator` starts it. */
-function startValidator(home: string, identity: string): { child: ChildProcess; logs: string[] } {
-  const child = spawn(
-    process.execPath,
-    [VALIDATOR_MAIN, '--identity', identity, '--home', home, '--poll-seconds', '1'],
-    {
-      env: { PATH: process.env['PATH'] ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const logs: string[] = [];
-  const collect = (chunk: Buffer): void => {
-    logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  return { child, logs };
+function startValidator(home: string, identity: string): NodeProcess {
+  return spawnNode(VALIDATOR_MAIN, identity, ['--home', home, '--poll-seconds', '1'], { stdout: true });
 }
 
 /**
@@ -75,17 +60,9 @@ async function storeDigitsJob(
       holdout: createWriteStream(archives['holdout'] as string),
     },
   );
-  const backend = new LocalDiskBackend(path.join(home, 'storage'));
-  if (!(await backend.bucketExists(BUCKET))) await backend.createBucket(BUCKET);
+  const backend = await openJobsBucket(path.join(home, 'storage'));
   const prefix = `jobs/${options.jobId}`;
-  const nodes: ReadPolicy = {
-    owner: options.owner,
-    readers: [
-      { kind: 'role', role: 'executor' },
-      { kind: 'role', role: 'validator' },
-    ],
-  };
-  const sealed: ReadPolicy = { owner: options.owner, readers: [{ kind: 'role', role: 'validator' }] };
+  const { nodes, sealed } = jobReadPolicies(options.owner);
   const specJson = canonicalJson(spec);
   const sizes = { blockSize: 64 * 1024, shardSize: 256 * 1024 };
   const objects = [
@@ -144,24 +121,12 @@ describe('an image-archive job on the devnet', () => {
   let devnet: RunningDevnet | undefined;
   let connection: LedgerConnection | undefined;
   let executor: ExecutorProcess | undefined;
-  let validator: { child: ChildProcess; logs: string[] } | undefined;
+  let validator: NodeProcess | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
-      execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
-    }
-    buildExecutionNode();
-    execFileSync(
-      'flock',
-      [
-        '/tmp/decenter-validator-node-build.lock',
-        process.execPath,
-        require.resolve('typescript/bin/tsc'),
-        '-b',
-        'validator-node',
-      ],
-      { cwd: REPO, stdio: 'inherit' },
-    );
+    await ensureChaincodeBuilt();
+    buildWorkspace('execution-node');
+    buildWorkspace('validator-node');
     home = await mkdtemp(path.join(tmpdir(), 'image-devnet-'));
     await createConsortium({ home, orgs: ['Org1', 'Org2'] });
     devnet = await startDevnet({ home, port: 0, log: () => undefined });
@@ -169,11 +134,7 @@ describe('an image-archive job on the devnet', () => {
 
   afterAll(async () => {
     if (executor !== undefined) await stopExecutor(executor);
-    if (validator !== undefined && validator.child.exitCode === null) {
-      const exited = new Promise((resolve) => validator?.child.once('exit', resolve));
-      validator.child.kill('SIGKILL');
-      await exited;
-    }
+    if (validator !== undefined) await killNode(validator);
     connection?.close();
     await devnet?.stop();
     if (home !== '') await rm(home, { recursive: true, force: true });
@@ -231,7 +192,6 @@ describe('an image-archive job on the devnet', () => {
     expect(encoding.label.classes).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
     validator = startValidator(home, 'Org2/validator1');
-    const logs = validator.logs;
     const [score] = await waitFor<ScoreRecord[]>(
       'the Org2 validator to score the candidate',
       async () => {
@@ -239,7 +199,7 @@ describe('an image-archive job on the devnet', () => {
         return scores.length > 0 ? scores : undefined;
       },
       120_000,
-      [{ identity: 'Org2/validator1', logs } as unknown as ExecutorProcess],
+      [validator],
     );
     if (score === undefined) throw new Error('no score');
     // Verified means the artifacts match the committed hash and a replayed epoch gave the trainer's weights.

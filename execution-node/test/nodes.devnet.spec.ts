@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,22 +5,22 @@ import path from 'node:path';
 import { createConsortium, startDevnet, type RunningDevnet } from '@decenter/devnet';
 import { JobsClient, LedgerConnection, loadNetworkConfig, type TrialRecord } from '@decenter/ledger';
 import { hashArtifacts, initBackend, loadModel, MODEL_JSON } from '@decenter/ml';
+import { ensureChaincodeBuilt } from '@decenter/system-tests/support/devnet';
+import { BUCKET } from '@decenter/system-tests/support/iris-job.fixture';
+import { buildWorkspace, waitFor } from '@decenter/system-tests/support/node.process';
 
 import { fabricIdOfFile, readNodeStatus } from '../src';
-import { buildExecutionNode } from './support/build';
 import {
   executorTraining,
   startExecutor,
   stopExecutor,
-  waitFor,
   type ExecutorProcess,
 } from './support/executor.process';
-import { BUCKET, createStoredJob, IRIS_SPEC } from './support/job.fixture';
+import { createStoredJob, IRIS_SPEC } from './support/job.fixture';
 import { pretrainedIrisMlp, type PretrainedUpload } from './support/pretrained.fixture';
 
 jest.setTimeout(180_000);
 
-const REPO = path.join(__dirname, '..', '..');
 const NODE_CONFIG = { concurrency: 1, pollSeconds: 1, leaseRenewFraction: 0.3, offers: { memoryMiB: 512 } };
 const FINE_TUNE = {
   ...IRIS_SPEC,
@@ -40,10 +38,8 @@ describe('execution nodes on the devnet: fine-tuning and graceful shutdown', () 
   const executors: ExecutorProcess[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
-      execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
-    }
-    buildExecutionNode();
+    await ensureChaincodeBuilt();
+    buildWorkspace('execution-node');
     await initBackend('cpu');
     pretrained = await pretrainedIrisMlp();
     home = await mkdtemp(path.join(tmpdir(), 'executor-nodes-'));

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { parseJobSpec } from '@decenter/core';
+import { irisSplits } from '@decenter/system-tests/support/iris-job.fixture';
+import { buildWorkspace } from '@decenter/system-tests/support/node.process';
 
 import { buildSandboxArgs, startTrainer, trainerCodeDirs, trainerEntry } from '../src/sandbox';
 import type { TrainerMessage, TrainerResult, TrialInput } from '../src/trainer.protocol';
-import { buildExecutionNode } from './support/build';
-import { IRIS_SPEC, irisSplits } from './support/job.fixture';
+import { IRIS_SPEC } from './support/job.fixture';
 import { pretrainedIrisMlp } from './support/pretrained.fixture';
 
 jest.setTimeout(90_000);
@@ -22,7 +23,7 @@ describe('the sandboxed trainer', () => {
   let root: string;
 
   beforeAll(async () => {
-    buildExecutionNode();
+    buildWorkspace('execution-node');
     root = await mkdtemp(path.join(tmpdir(), 'trainer-'));
   });
 

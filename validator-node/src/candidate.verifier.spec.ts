@@ -4,16 +4,15 @@ import path from 'node:path';
 
 import { parseJobSpec, type Hyperparameters, type JobSpec } from '@decenter/core';
 import { initBackend, streamingSource, WEIGHTS_BIN } from '@decenter/ml';
+import { flipByte, type IrisSplits } from '@decenter/system-tests/support/iris-job.fixture';
 
 import {
   editModelJson,
-  flipByte,
   IRIS_SPEC,
   layersOf,
   poisonWeights,
   trainCandidate,
   writeIrisFiles,
-  type IrisSplits,
   type TrainedCandidate,
 } from '../test/support/candidate.fixture';
 import { verifyCandidate, type VerifyOptions } from './candidate.verifier';

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,23 +8,22 @@ import { createConsortium, startDevnet, type RunningDevnet } from '@decenter/dev
 import { JobsClient, LedgerConnection, loadNetworkConfig, NodesClient } from '@decenter/ledger';
 import { hashArtifacts, initBackend, MODEL_JSON, WEIGHTS_BIN, type BackendName } from '@decenter/ml';
 import { LocalDiskBackend, objectsRoot, openObject } from '@decenter/storage';
+import { ensureChaincodeBuilt } from '@decenter/system-tests/support/devnet';
+import { BUCKET, type IrisSplits } from '@decenter/system-tests/support/iris-job.fixture';
+import { buildWorkspace, waitFor } from '@decenter/system-tests/support/node.process';
 
 import { fabricIdOfFile } from '../src';
-import { IRIS_SPEC, trainCandidate, writeIrisFiles, type IrisSplits } from './support/candidate.fixture';
+import { IRIS_SPEC, trainCandidate, writeIrisFiles } from './support/candidate.fixture';
 import {
-  BUCKET,
-  buildValidatorNode,
   commitCandidate,
   createStoredJob,
   killValidator,
   startValidator,
-  waitFor,
   type ValidatorProcess,
 } from './support/ledger.fixture';
 
 jest.setTimeout(180_000);
 
-const REPO = path.join(__dirname, '..', '..');
 const GOOD: Hyperparameters = { learningRate: 0.1, batchSize: 16, epochs: 4, optimizer: 'adam' };
 const FREEZE = ['hidden_1'];
 const SPEC: JobSpecInput = {
@@ -63,10 +61,8 @@ describe('validators on the devnet: a fine-tuning job', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
-      execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
-    }
-    buildValidatorNode();
+    await ensureChaincodeBuilt();
+    buildWorkspace('validator-node');
     backend = (await initBackend()).name;
     home = await mkdtemp(path.join(tmpdir(), 'validator-fine-tune-'));
     work = path.join(home, 'work');

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,9 @@ import {
   type ScoreRecord,
 } from '@decenter/ledger';
 import { hashArtifacts, initBackend, type BackendName } from '@decenter/ml';
+import { ensureChaincodeBuilt } from '@decenter/system-tests/support/devnet';
+import { BUCKET, flipByte, type IrisSplits } from '@decenter/system-tests/support/iris-job.fixture';
+import { buildWorkspace, waitFor } from '@decenter/system-tests/support/node.process';
 
 import {
   buildCertificateMetadata,
@@ -26,28 +28,22 @@ import {
 } from '../src';
 import {
   editModelJson,
-  flipByte,
   IRIS_SPEC,
   layersOf,
   trainCandidate,
   writeIrisFiles,
-  type IrisSplits,
   type TrainedCandidate,
 } from './support/candidate.fixture';
 import {
-  BUCKET,
-  buildValidatorNode,
   commitCandidate,
   createStoredJob,
   killValidator,
   startValidator,
-  waitFor,
   type ValidatorProcess,
 } from './support/ledger.fixture';
 
 jest.setTimeout(150_000);
 
-const REPO = path.join(__dirname, '..', '..');
 const GOOD: Hyperparameters = { learningRate: 0.1, batchSize: 16, epochs: 8, optimizer: 'adam' };
 const POOR: Hyperparameters = { learningRate: 0.001, batchSize: 16, epochs: 2, optimizer: 'adam' };
 const SPEC: JobSpecInput = { ...IRIS_SPEC, validation: { replayShare: 1 } };
@@ -101,10 +97,8 @@ describe('validator nodes of two orgs on the devnet', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(path.join(REPO, 'chaincode', 'dist', 'index.js'))) {
-      execFileSync('npm', ['run', 'build', '--prefix', 'chaincode'], { cwd: REPO, stdio: 'ignore' });
-    }
-    buildValidatorNode();
+    await ensureChaincodeBuilt();
+    buildWorkspace('validator-node');
     // Candidates are trained here on the backend the validator processes pick by default, so they can replay.
     backend = (await initBackend()).name;
     home = await mkdtemp(path.join(tmpdir(), 'validator-devnet-'));

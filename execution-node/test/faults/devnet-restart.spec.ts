@@ -6,10 +6,10 @@ import { createInterface } from 'node:readline';
 
 import { createConsortium } from '@decenter/devnet';
 import { JobsClient, LedgerConnection, loadNetworkConfig } from '@decenter/ledger';
+import { buildWorkspace, waitFor } from '@decenter/system-tests/support/node.process';
 
 import { fabricIdOfFile, readNodeStatus } from '../../src';
-import { buildExecutionNode } from '../support/build';
-import { startExecutor, stopExecutor, waitFor, type ExecutorProcess } from '../support/executor.process';
+import { startExecutor, stopExecutor, type ExecutorProcess } from '../support/executor.process';
 import { createStoredJob, IRIS_SPEC } from '../support/job.fixture';
 
 jest.setTimeout(180_000);
@@ -50,7 +50,7 @@ describe('an execution node across a devnet restart', () => {
   });
 
   it('rides out the outage mid-training and commits its trial, trained once', async () => {
-    buildExecutionNode();
+    buildWorkspace('execution-node');
     home = await mkdtemp(path.join(tmpdir(), 'devnet-restart-'));
     await createConsortium({ home, orgs: ['Org1', 'Org2'] });
     const first = await startDevnetProcess(home, 0);

@@ -1,39 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-
-import { canonicalJson, planTrials, parseJobSpec, type JobSpecInput, type TrialPlan } from '@decenter/core';
+import { planTrials, parseJobSpec, type JobSpecInput, type TrialPlan } from '@decenter/core';
 import type { JobsClient } from '@decenter/ledger';
 import {
-  buildManifest,
-  LocalDiskBackend,
-  manifestBytes,
-  manifestDigest,
-  storeObject,
-  type ReadPolicy,
-} from '@decenter/storage';
-
-export const BUCKET = 'decenter-jobs';
-const IRIS = path.join(__dirname, '..', '..', '..', 'fixtures', 'iris', 'iris.csv');
-
-/** Iris split 70/15/15 with a fixed shuffle, as three CSV texts with the header. */
-export async function irisSplits(
-  stride = 37,
-): Promise<{ train: string; validation: string; holdout: string }> {
-  const [header = '', ...rows] = (await readFile(IRIS, 'utf8')).trim().split('\n');
-  // A fixed interleaving (every row index times a prime, mod the count) spreads the sorted classes.
-  const order = rows.map((_, i) => (i * stride) % rows.length);
-  const shuffled = order.map((i) => rows[i] as string);
-  const cut1 = Math.round(rows.length * 0.7);
-  const cut2 = Math.round(rows.length * 0.85);
-  const text = (part: string[]): string => `${[header, ...part].join('\n')}\n`;
-  return {
-    train: text(shuffled.slice(0, cut1)),
-    validation: text(shuffled.slice(cut1, cut2)),
-    holdout: text(shuffled.slice(cut2)),
-  };
-}
+  flipByte,
+  holdoutHash,
+  recordJob,
+  storeIrisData,
+} from '@decenter/system-tests/support/iris-job.fixture';
 
 export const IRIS_SPEC: JobSpecInput = {
   name: 'iris-mlp',
@@ -57,6 +29,7 @@ export interface CreateJobOptions {
   jobId: string;
   /** The spec as stored; not validated here, so a hostile spec can reach the ledger as a real attacker's would. */
   spec: unknown;
+  /** Default: the trials the spec plans. */
   trials?: TrialPlan[];
   leaseSeconds?: number;
   owner: { mspId: string; id: string };
@@ -69,87 +42,27 @@ export interface CreateJobOptions {
 }
 
 /**
- * Stores a job's data the way the gateway's ingest does (train / validation / holdout / spec objects with
- * read policies, metadata.json) and records it with CreateJob.
+ * Stores a job's data the way the gateway's ingest does and records it with CreateJob: validated by Org1
+ * and Org2 (either suffices) with a short lease, so the executors' tests see expired claims quickly.
  */
 export async function createStoredJob(
   storageDir: string,
   jobs: JobsClient,
   options: CreateJobOptions,
 ): Promise<StoredJob> {
-  const backend = new LocalDiskBackend(storageDir);
-  if (!(await backend.bucketExists(BUCKET))) await backend.createBucket(BUCKET);
-  const prefix = `jobs/${options.jobId}`;
-  const nodes: ReadPolicy = {
+  const data = await storeIrisData(storageDir, {
+    jobId: options.jobId,
+    spec: options.spec,
     owner: options.owner,
-    readers: [
-      { kind: 'role', role: 'executor' },
-      { kind: 'role', role: 'validator' },
-    ],
-  };
-  const sealed: ReadPolicy = { owner: options.owner, readers: [{ kind: 'role', role: 'validator' }] };
-  const splits = await irisSplits(options.stride);
-  const specJson = canonicalJson(options.spec);
-  const store = (
-    name: string,
-    text: string | Buffer,
-    role: 'train' | 'validation' | 'holdout' | 'spec' | 'pretrained',
-    policy: ReadPolicy,
-  ) =>
-    storeObject(backend, BUCKET, prefix, name, Readable.from([Buffer.from(text)]), {
-      role,
-      policy,
-      size: Buffer.byteLength(text),
-      blockSize: 1024,
-      shardSize: 4096,
-    });
-  const objects = [
-    await store('spec.json', specJson, 'spec', nodes),
-    await store('data/train.csv', splits.train, 'train', nodes),
-    await store('data/validation.csv', splits.validation, 'validation', nodes),
-    await store('data/holdout.csv', splits.holdout, 'holdout', sealed),
-  ];
-  for (const [name, bytes] of Object.entries(options.pretrained ?? {})) {
-    objects.push(await store(`pretrained/${name}`, bytes, 'pretrained', nodes));
-  }
-  const manifest = buildManifest({
-    jobId: options.jobId,
-    objects,
-    blockSize: 1024,
-    shardSize: 4096,
-    createdAt: '2026-01-01T00:00:00Z',
+    stride: options.stride,
+    pretrained: options.pretrained,
   });
-  const bytes = manifestBytes(manifest);
-  await backend.putObject(BUCKET, `${prefix}/metadata.json`, Readable.from([bytes]), { policy: nodes });
-  const trainFile = path.join(storageDir, BUCKET, 'objects', objects[1]?.parts[0]?.key ?? '');
-  if (options.tamper === true) await flipByte(trainFile, 100);
+  if (options.tamper === true) await flipByte(data.trainFile, 100);
   const trials = options.trials ?? planTrials(parseJobSpec(options.spec));
-  const now = Date.now();
-  await jobs.createJob({
-    jobId: options.jobId,
-    name: options.jobId,
-    specHash: createHash('sha256').update(specJson).digest('hex'),
-    objective: { metric: 'accuracy', direction: 'maximize' },
+  await recordJob(jobs, data, {
     trials,
     validation: { validatorOrgs: ['Org1MSP', 'Org2MSP'], quorum: 1 },
-    schedule: {
-      trainingDeadline: new Date(now + 3_600_000).toISOString(),
-      validationDeadline: new Date(now + 7_200_000).toISOString(),
-    },
     leaseSeconds: options.leaseSeconds ?? 30,
-    data: {
-      manifestHash: manifestDigest(manifest),
-      merkleRoot: manifest.merkleRoot,
-      holdoutHash: objects[3]?.digest ?? '',
-    },
-    storageUri: `local://${BUCKET}/${prefix}/`,
   });
-  return { jobId: options.jobId, trials, trainFile, holdoutDigest: objects[3]?.digest ?? '' };
-}
-
-/** Changes one byte of a stored file in place (same size), as silent corruption or tampering would. */
-export async function flipByte(file: string, at: number): Promise<void> {
-  const bytes = await readFile(file);
-  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-  await writeFile(file, bytes);
+  return { jobId: options.jobId, trials, trainFile: data.trainFile, holdoutDigest: holdoutHash(data) };
 }

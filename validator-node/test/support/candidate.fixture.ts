@@ -20,8 +20,7 @@ import {
   MODEL_JSON,
   WEIGHTS_BIN,
 } from '@decenter/ml';
-
-const IRIS = path.join(__dirname, '..', '..', '..', 'fixtures', 'iris', 'iris.csv');
+import { irisSplits, type IrisSplits } from '@decenter/system-tests/support/iris-job.fixture';
 
 export const IRIS_SPEC: JobSpecInput = {
   name: 'iris-mlp',
@@ -34,26 +33,7 @@ export const IRIS_SPEC: JobSpecInput = {
   validation: { replayShare: 1 },
 };
 
-export interface IrisSplits {
-  train: string;
-  validation: string;
-  holdout: string;
-}
-
-/** Iris split 70/15/15 with a fixed interleaving (row index times a prime, mod the count), as CSV texts. */
-export async function irisSplits(stride = 37): Promise<IrisSplits> {
-  const [header = '', ...rows] = (await readFile(IRIS, 'utf8')).trim().split('\n');
-  const shuffled = rows.map((_, i) => rows[(i * stride) % rows.length] as string);
-  const cut1 = Math.round(rows.length * 0.7);
-  const cut2 = Math.round(rows.length * 0.85);
-  const text = (part: string[]): string => `${[header, ...part].join('\n')}\n`;
-  return {
-    train: text(shuffled.slice(0, cut1)),
-    validation: text(shuffled.slice(cut1, cut2)),
-    holdout: text(shuffled.slice(cut2)),
-  };
-}
-
+/** The Iris splits written as train.csv, validation.csv and holdout.csv in `dir`; returns their paths. */
 export async function writeIrisFiles(dir: string, stride?: number): Promise<IrisSplits> {
   const splits = await irisSplits(stride);
   await mkdir(dir, { recursive: true });
@@ -177,13 +157,6 @@ export async function poisonWeights(modelDir: string): Promise<string> {
   bytes.writeFloatLE(Number.NaN, 0);
   await writeFile(file, bytes);
   return hashArtifacts(modelDir);
-}
-
-/** Changes one byte of a file in place, as tampering or silent corruption would. */
-export async function flipByte(file: string, at: number): Promise<void> {
-  const bytes = await readFile(file);
-  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-  await writeFile(file, bytes);
 }
 
 /** The Sequential layers of a model.json topology. */
