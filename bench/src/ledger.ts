@@ -159,7 +159,11 @@ async function measure(
         label: `${workload.name} committed, concurrency ${c}`,
         unit: 'tx/s',
         values: rates,
-        ...(workload.goals ? { goal: { op: '>=' as const, value: 500 } } : {}),
+        // Throughput is the ledger's capacity, reached with enough callers: with one, a closed loop measures
+        // one transaction's latency instead.
+        ...(workload.goals && concurrency === Math.max(...CONCURRENCY)
+          ? { goal: { op: '>=' as const, value: 500 } }
+          : {}),
         reference: readsText,
       },
       { label: `${workload.name} commit latency p50, concurrency ${c}`, unit: 'ms', values: p50 },
