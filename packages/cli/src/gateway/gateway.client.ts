@@ -1,5 +1,6 @@
-import { DecenterError, type ErrorCode } from '@decenter/core';
+import { DEFAULT_BLOCK_SIZE, DecenterError, type ErrorCode } from '@decenter/core';
 import { open } from 'node:fs/promises';
+import { z } from 'zod';
 
 import { CliOperationError } from '../cli.errors';
 
@@ -57,8 +58,27 @@ export interface UploadProgress {
   (sent: number, total: number): void;
 }
 
+/** What the CLI must know before it hashes a file for upload. */
+export interface UploadSettings {
+  /** Bytes per leaf of the upload digest; the gateway refuses a digest over any other block size. */
+  blockSize: number;
+}
+
+/** The digest scheme this CLI computes (the storage package's block Merkle root). */
+const DIGEST_SCHEME = 'rfc6962-sha256';
+
+// Only the fields the CLI reads: a newer gateway may announce more.
+const clientConfigSchema = z.object({
+  uploads: z.object({
+    blockSize: z.number().int().min(1),
+    digest: z.string().optional(),
+  }),
+});
+
 /** A typed client of one gateway's REST API, signed in or not. */
 export class GatewayClient {
+  private settings: UploadSettings | undefined;
+
   constructor(
     readonly baseUrl: string,
     private readonly token?: string,
@@ -121,6 +141,42 @@ export class GatewayClient {
 
   async download(path: string, what: string, range?: string): Promise<Response> {
     return this.call(path, { headers: this.headers(range === undefined ? {} : { range }) }, what);
+  }
+
+  /**
+   * The gateway's upload settings (GET /api/config), asked once per client. A gateway older than that
+   * endpoint answers 404 and hashes with the default block size, so that is what the CLI uses then.
+   */
+  async uploadSettings(): Promise<UploadSettings> {
+    this.settings ??= await this.readUploadSettings();
+    return this.settings;
+  }
+
+  private async readUploadSettings(): Promise<UploadSettings> {
+    let body: unknown;
+    try {
+      body = await this.json<unknown>('/api/config', "reading the gateway's upload settings");
+    } catch (err) {
+      if (err instanceof GatewayError && err.status === 404) return { blockSize: DEFAULT_BLOCK_SIZE };
+      throw err;
+    }
+    const parsed = clientConfigSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new CliOperationError(
+        'INTERNAL',
+        `the gateway at ${this.baseUrl} answered /api/config without a usable uploads.blockSize`,
+        { hint: 'The gateway and this decenter may be different versions: update the older one.' },
+      );
+    }
+    const { blockSize, digest } = parsed.data.uploads;
+    if (digest !== undefined && digest !== DIGEST_SCHEME) {
+      throw new CliOperationError(
+        'FAILED_PRECONDITION',
+        `the gateway at ${this.baseUrl} checks uploads with the digest "${digest}", which this decenter does not compute (it computes ${DIGEST_SCHEME})`,
+        { hint: 'Update decenter to the version of the gateway.' },
+      );
+    }
+    return { blockSize };
   }
 
   // --- tus 1.0 ---

@@ -17,9 +17,10 @@ export interface UploadedFile {
 }
 
 /**
- * Uploads one file with tus. The upload URL is remembered per (gateway, path, size, digest), so running
- * the same command after an interruption continues from the gateway's offset instead of starting over.
- * The digest is the storage package's block Merkle root, the one the gateway checks on completion.
+ * Uploads one file with tus. The upload URL is remembered per (gateway, path, size, block size, digest), so
+ * running the same command after an interruption continues from the gateway's offset instead of starting
+ * over. The digest is the storage package's block Merkle root over the block size the gateway announces
+ * (GET /api/config), the one it checks on completion.
  */
 export async function uploadFile(
   client: GatewayClient,
@@ -32,8 +33,11 @@ export async function uploadFile(
     throw new UsageError(`cannot read ${path}: ${(err as Error).message}`, 'Check the file path.');
   });
   if (!info.isFile()) throw new UsageError(`${path} is not a file`);
-  const { digest } = await digestFile(file);
-  const key = `${client.baseUrl}|${file}|${String(info.size)}|${digest}`;
+  // The gateway checks the digest over its own block size: hash with the one it announces.
+  const { blockSize } = await client.uploadSettings();
+  const { digest } = await digestFile(file, { blockSize });
+  // The block size is part of the key: an upload created under another one would be refused at its end.
+  const key = `${client.baseUrl}|${file}|${String(info.size)}|${String(blockSize)}|${digest}`;
   const urls = await readUploadUrls(home);
   let url = urls[key];
   let resumedFrom = 0;
