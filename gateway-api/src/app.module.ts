@@ -7,6 +7,7 @@ import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { AppConfig } from './config/config.schema';
 import { ConfigModule } from './config/config.module';
 import { AuthController } from './controllers/auth.controller';
+import { ClientConfigController } from './controllers/client-config.controller';
 import { ConsortiumController } from './controllers/consortium.controller';
 import { HealthController } from './controllers/health.controller';
 import { JobController } from './controllers/job.controller';
@@ -28,6 +29,7 @@ import { SessionRepository } from './repositories/session.repository';
 import { StorageRepository } from './repositories/storage.repository';
 import { UploadRepository } from './repositories/upload.repository';
 import { AuthService } from './services/auth.service';
+import { ClientConfigService } from './services/client-config.service';
 import { ConsortiumService } from './services/consortium.service';
 import { IngestService } from './services/ingest.service';
 import { DownloadService } from './services/download.service';
@@ -57,6 +59,7 @@ const repositories = [
 ];
 const services = [
   AuthService,
+  ClientConfigService,
   ConsortiumService,
   DownloadService,
   EventsService,
@@ -88,6 +91,7 @@ export class AppModule implements NestModule {
       ],
       controllers: [
         AuthController,
+        ClientConfigController,
         ConsortiumController,
         HealthController,
         JobController,

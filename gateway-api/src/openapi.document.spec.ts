@@ -17,6 +17,7 @@ describe('OpenAPI snapshot (gateway-api/openapi.json)', () => {
     const document = await generateOpenApiDocument();
     const ok = (route: string) => document.paths[route]?.get?.responses['200'];
     for (const route of [
+      '/api/config',
       '/api/jobs',
       '/api/jobs/{id}',
       '/api/jobs/{id}/report',

@@ -136,6 +136,8 @@ describe('tus uploads (real Redis)', () => {
     const body = JSON.parse(result.body) as { code: string; message: string; hint: string };
     expect(body.code).toBe('DIGEST_MISMATCH');
     expect(body.message).toContain('was deleted');
+    // A client hashing with another block size learns which one the gateway used.
+    expect(body.message).toContain(`over ${String(BLOCK_SIZE)}-byte blocks`);
     expect(body.hint).toContain('upload it again');
     await expect(access(uploadFile(id))).rejects.toThrow();
     expect((await uploadOffset(gateway.url, alice, id)).status).toBe(404);

@@ -277,8 +277,9 @@ export class UploadService implements OnModuleInit, OnModuleDestroy {
       throw refusal(
         422,
         'DIGEST_MISMATCH',
-        `"${record.filename}" arrived with digest ${digest}, not the declared ${record.declaredDigest}; the upload was deleted.`,
-        'The file changed or was corrupted on the way: upload it again.',
+        `"${record.filename}" arrived with digest ${digest} (RFC 6962 SHA-256 over ${String(this.config.blockSize)}-byte blocks), not the declared ${record.declaredDigest}; the upload was deleted.`,
+        // A client hashing with another block size is refused every time: say which one this gateway uses.
+        `Hash the file in ${String(this.config.blockSize)}-byte blocks (GET /api/config names the block size; current \`decenter\` and the portal read it), then upload it again; if it was already hashed so, the file changed or was corrupted on the way.`,
       );
     }
     await this.uploads.saveRecord({

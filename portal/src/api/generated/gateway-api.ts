@@ -89,6 +89,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/config': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This gateway's public settings: its org, and the upload block size, shard size and limits a client needs before it hashes and uploads a file */
+    get: operations['ClientConfigController_config'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/jobs/{id}/trials': {
     parameters: {
       query?: never;
@@ -466,6 +483,37 @@ export interface components {
       currentPassword: string;
       /** Format: password */
       newPassword: string;
+    };
+    UploadSettingsDto: {
+      /**
+       * @description Bytes per leaf of the upload digest: hash the file in blocks of this size, or the gateway refuses it
+       * @example 4194304
+       */
+      blockSize: number;
+      /**
+       * @description Files over this many bytes are stored as shards
+       * @example 2147483648
+       */
+      shardSize: number;
+      /** @description The largest file one upload may hold (UPLOAD_MAX_FILE_BYTES) */
+      maxFileBytes: number;
+      /** @description The bytes one user's uploads may hold at once (UPLOAD_MAX_USER_BYTES) */
+      maxUserBytes: number;
+      /**
+       * @description The tus `digest` metadata: RFC 6962 Merkle tree hash, SHA-256, over blockSize blocks
+       * @enum {string}
+       */
+      digest: 'rfc6962-sha256';
+    };
+    ClientConfigDto: {
+      /**
+       * @description The org this gateway serves
+       * @example Org1
+       */
+      org: string;
+      /** @example Org1MSP */
+      mspId: string;
+      uploads: components['schemas']['UploadSettingsDto'];
     };
     ActorDto: {
       /** @example Org1MSP */
@@ -996,6 +1044,33 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+    };
+  };
+  ClientConfigController_config: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClientConfigDto'];
+        };
+      };
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorDto'];
+        };
       };
     };
   };
