@@ -60,6 +60,20 @@ describe('computeMerkleDigest', () => {
     expect(progress).toEqual([4 * 1024 * 1024, data.length]);
   });
 
+  it('hashes over a non-default block size when a gateway announces one (1 MiB)', async () => {
+    const blockSize = 1024 * 1024;
+    const data = randomBytes(3 * blockSize + 4321);
+    const progress: number[] = [];
+    const digest = await computeMerkleDigest(blobOf(data), {
+      blockSize,
+      onProgress: (n) => progress.push(n),
+    });
+    expect(digest).toBe(expectedRoot(data, blockSize));
+    // The 4 MiB default gives another root for the same bytes: the gateway would refuse it.
+    expect(digest).not.toBe(expectedRoot(data, 4 * 1024 * 1024));
+    expect(progress).toEqual([blockSize, 2 * blockSize, 3 * blockSize, data.length]);
+  });
+
   it('changes when one byte changes', async () => {
     const data = randomBytes(300);
     const before = await computeMerkleDigest(blobOf(data), { blockSize: 64 });

@@ -134,6 +134,45 @@ describe('tus upload adapter', () => {
   });
 });
 
+describe('resuming by fingerprint', () => {
+  it('starts over, not resumes, when the same file comes with another digest (another block size)', async () => {
+    const data = bytes(200_000, 3);
+    const file = new File([data], 'rehashed.csv', { type: 'text/csv', lastModified: 3 });
+    const options = { endpoint, chunkSize: 50_000, retryDelays: [] };
+    const before = new Set(await readdir(directory));
+
+    let paused: Promise<void> | undefined;
+    const first = run((sent) => {
+      if (sent >= 50_000 && paused === undefined) paused = handle.pause();
+    });
+    const handle = createTusUploadAdapter(options)(
+      file,
+      { filename: 'rehashed.csv', digest: 'aa'.repeat(32) },
+      first.callbacks,
+    );
+    handle.start();
+    await expect.poll(() => paused !== undefined, { timeout: 10_000 }).toBe(true);
+    await paused;
+    const partial = (await readdir(directory)).filter((name) => !before.has(name) && !name.endsWith('.json'));
+    expect(partial).toHaveLength(1);
+
+    const second = run();
+    createTusUploadAdapter(options)(
+      file,
+      { filename: 'rehashed.csv', digest: 'bb'.repeat(32) },
+      second.callbacks,
+    ).start();
+    const id = await second.done;
+    expect(second.resumed).toBe(false);
+    expect(id).not.toBe(partial[0]);
+    expect(new Uint8Array(await readFile(join(directory, id)))).toEqual(data);
+    const info = JSON.parse(await readFile(join(directory, `${id}.json`), 'utf8')) as {
+      metadata: Record<string, string>;
+    };
+    expect(info.metadata.digest).toBe('bb'.repeat(32));
+  });
+});
+
 describe('upload errors', () => {
   it('reads the upload id from the upload URL', () => {
     expect(uploadIdFromUrl('http://gw/api/uploads/abc123')).toBe('abc123');

@@ -102,6 +102,20 @@ function startTusUpload(
     chunkSize: options.chunkSize ?? CHUNK_SIZE,
     retryDelays: options.retryDelays ?? [0, 1_000, 3_000, 5_000, 10_000],
     metadata,
+    // The declared digest is part of the fingerprint: an upload begun with another digest (the file changed,
+    // or it was hashed over a block size the gateway no longer uses) would be refused at its end anyway.
+    fingerprint: (_input, tusOptions) =>
+      Promise.resolve(
+        [
+          'decenter-tus',
+          file.name,
+          file.type,
+          file.size,
+          file.lastModified,
+          tusOptions.endpoint ?? '',
+          metadata.digest ?? '',
+        ].join('|'),
+      ),
     storeFingerprintForResuming: true,
     removeFingerprintOnSuccess: true,
     onBeforeRequest: (request) => {

@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+import { computeMerkleDigest } from '../../../lib/merkle-digest';
 import type { UploadAdapter } from '../api/upload-adapter';
 import { UploadAdapterContext } from '../api/upload-adapter-context';
 import { NewJobPage } from './new-job-page';
@@ -24,11 +25,29 @@ function instantAdapter(metadata: Record<string, string>[]): UploadAdapter {
   });
 }
 
-function renderPage(answer: { status: number; body: unknown }) {
+/** GET /api/config of a gateway hashing uploads in `blockSize` blocks. */
+function configOf(blockSize: number) {
+  return {
+    org: 'Org1',
+    mspId: 'Org1MSP',
+    uploads: {
+      blockSize,
+      shardSize: blockSize * 512,
+      maxFileBytes: 2 ** 34,
+      maxUserBytes: 2 ** 36,
+      digest: 'rfc6962-sha256',
+    },
+  };
+}
+
+function renderPage(answer: { status: number; body: unknown }, config: unknown = configOf(4 * 1024 * 1024)) {
   const posted: unknown[] = [];
   vi.stubGlobal(
     'fetch',
-    vi.fn((_input: RequestInfo | URL, init?: RequestInit) => {
+    vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (url.endsWith('/api/config'))
+        return Promise.resolve(new Response(JSON.stringify(config), { status: 200 }));
       posted.push(JSON.parse(typeof init?.body === 'string' ? init.body : 'null'));
       return Promise.resolve(new Response(JSON.stringify(answer.body), { status: answer.status }));
     }),
@@ -112,6 +131,16 @@ describe('NewJobPage', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Fix the fields listed above.');
     expect(screen.getByText('data.label: column "species" is not in iris.csv')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Back to edit' })).toBeInTheDocument();
+  });
+
+  it('hashes the picked files over the block size the gateway announces', async () => {
+    const user = userEvent.setup();
+    const { metadata } = renderPage({ status: 202, body: { jobId: 'x' } }, configOf(1024));
+    const file = new File([new Uint8Array(3000).map((_, i) => (i * 13) % 256)], 'blocks.csv');
+    await user.upload(screen.getByLabelText('Data files'), file);
+    expect(await screen.findByText(/Uploaded and verified/)).toBeInTheDocument();
+    expect(metadata[0]?.digest).toBe(await computeMerkleDigest(file, { blockSize: 1024 }));
+    expect(metadata[0]?.digest).not.toBe(await computeMerkleDigest(file, { blockSize: 4 * 1024 * 1024 }));
   });
 
   it('keeps the draft across a reload', async () => {

@@ -5,6 +5,7 @@ import { ErrorMessage } from '../../../components/ui/error-message';
 import { PageHeader } from '../../../components/ui/page-header';
 import { ApiError } from '../../../lib/api-client';
 import { useCreateJob } from '../api/create-job';
+import { useUploadSettings } from '../api/get-upload-settings';
 import { useUploadAdapter } from '../api/upload-adapter-context';
 import { defaultSpecFields, validateSpecFields, type SpecFields } from '../utils/spec-fields';
 import { FileDropZone } from './file-drop-zone';
@@ -49,6 +50,9 @@ export function NewJobPage() {
   const validation = useMemo(() => validateSpecFields(fields), [fields]);
   const createJob = useCreateJob();
   const uploadAdapter = useUploadAdapter();
+  // Files are hashed over the gateway's block size, so no upload starts before it is known.
+  const uploadSettings = useUploadSettings();
+  const blockSize = uploadSettings.data?.blockSize;
 
   useEffect(() => {
     try {
@@ -198,20 +202,36 @@ export function NewJobPage() {
               }}
             />
           </div>
-          {files.map((f) => (
-            <UploadWidget
-              key={f.key}
-              file={f.file}
-              role={f.role}
-              adapter={uploadAdapter}
-              onStatus={(status) => {
-                setStatus(f.key, status);
-              }}
-              onRemove={() => {
-                setFiles((current) => current.filter((x) => x.key !== f.key));
+          {files.length > 0 && uploadSettings.isPending && (
+            <p className="small muted" role="status">
+              Reading the gateway's upload settings…
+            </p>
+          )}
+          {files.length > 0 && uploadSettings.isError && (
+            <ErrorMessage
+              error={uploadSettings.error}
+              title="The uploads cannot start: the gateway's upload settings could not be read"
+              onRetry={() => {
+                void uploadSettings.refetch();
               }}
             />
-          ))}
+          )}
+          {blockSize !== undefined &&
+            files.map((f) => (
+              <UploadWidget
+                key={f.key}
+                file={f.file}
+                role={f.role}
+                blockSize={blockSize}
+                adapter={uploadAdapter}
+                onStatus={(status) => {
+                  setStatus(f.key, status);
+                }}
+                onRemove={() => {
+                  setFiles((current) => current.filter((x) => x.key !== f.key));
+                }}
+              />
+            ))}
         </section>
         {blocker !== undefined && (
           <p className="notice notice-error" role="alert">

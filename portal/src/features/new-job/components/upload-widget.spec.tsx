@@ -45,6 +45,7 @@ describe('UploadWidget', () => {
       <UploadWidget
         file={fileOf(10 * MiB)}
         role="data"
+        blockSize={2 * MiB}
         adapter={fake.adapter}
         digest={digest}
         now={() => clock}
@@ -54,6 +55,7 @@ describe('UploadWidget', () => {
     await waitFor(() => {
       expect(fake.handle.start).toHaveBeenCalledTimes(1);
     });
+    expect(digest).toHaveBeenCalledWith(expect.any(File), expect.objectContaining({ blockSize: 2 * MiB }));
     expect(fake.calls[0]?.metadata).toEqual({
       filename: 'train.csv',
       filetype: 'text/csv',
@@ -85,6 +87,7 @@ describe('UploadWidget', () => {
       <UploadWidget
         file={fileOf(8 * MiB)}
         role="data"
+        blockSize={4 * MiB}
         adapter={fake.adapter}
         digest={() => Promise.resolve('cd'.repeat(32))}
         onStatus={(s) => statuses.push(s)}
@@ -120,6 +123,7 @@ describe('UploadWidget', () => {
       <UploadWidget
         file={fileOf(MiB)}
         role="pretrained"
+        blockSize={4 * MiB}
         adapter={fake.adapter}
         digest={() => Promise.resolve('ef'.repeat(32))}
       />,
@@ -143,7 +147,7 @@ describe('UploadWidget', () => {
     expect(screen.getByRole('button', { name: 'Resume' })).toBeInTheDocument();
   });
 
-  it('computes the real block Merkle digest of the picked file before uploading', async () => {
+  it("computes the real block Merkle digest of the picked file over the gateway's block size", async () => {
     const fake = fakeAdapter();
     const bytes = new Uint8Array(3000).map((_, i) => (i * 7) % 256);
     const file = new File([bytes], 'blocks.bin');
@@ -152,8 +156,9 @@ describe('UploadWidget', () => {
       <UploadWidget
         file={file}
         role="data"
+        blockSize={blockSize}
         adapter={fake.adapter}
-        digest={(f, options) => computeMerkleDigest(f, { ...options, blockSize })}
+        digest={computeMerkleDigest}
       />,
     );
     await waitFor(() => {

@@ -31,12 +31,14 @@ export function transferRate(samples: readonly Sample[]): number | undefined {
 }
 
 /**
- * One file's upload: digest computed in the browser, then a resumable tus upload with progress, rate, time
- * left, pause and resume. The adapter, digest function and clock are injectable for tests.
+ * One file's upload: digest computed in the browser over the gateway's block size, then a resumable tus
+ * upload with progress, rate, time left, pause and resume. The adapter, digest function and clock are
+ * injectable for tests.
  */
 export function UploadWidget({
   file,
   role,
+  blockSize,
   onStatus,
   onRemove,
   adapter = tusUploadAdapter,
@@ -45,6 +47,8 @@ export function UploadWidget({
 }: {
   file: File;
   role: UploadRole;
+  /** The gateway's BLOCK_SIZE (GET /api/config): it refuses a digest over any other. */
+  blockSize: number;
   onStatus?: (status: UploadStatus) => void;
   onRemove?: () => void;
   adapter?: UploadAdapter;
@@ -70,6 +74,7 @@ export function UploadWidget({
     };
     const run = async () => {
       const value = await digest(file, {
+        blockSize,
         signal: controller.signal,
         onProgress: (hashed) => {
           setStatus({ phase: 'hashing', hashed });
@@ -112,7 +117,7 @@ export function UploadWidget({
       void handle.current?.pause();
       handle.current = undefined;
     };
-  }, [file, role, adapter, digest]);
+  }, [file, role, blockSize, adapter, digest]);
 
   const pause = () => {
     const sent = status.phase === 'uploading' ? status.sent : 0;
