@@ -6,9 +6,13 @@ import { apiRequest } from '../../../lib/api-client';
 
 export const createJobResponseSchema = z.object({ jobId: z.string().min(1) });
 
+/** Upload ids: the whole data set (`data`, split by the gateway) or the user's own three splits. */
+export type JobDataUploads =
+  { data: string[] } | { train: string[]; validation: string[]; holdout: string[] };
+
 export interface CreateJobInput {
   spec: JobSpec;
-  uploads: { data: string[]; pretrained?: string };
+  uploads: JobDataUploads & { pretrained?: string };
 }
 
 /** Submits the spec and the finished uploads; the gateway answers 202 and ingests in the background. */

@@ -1,14 +1,18 @@
 import type { JobSpec } from '@decenter/core';
 
 import { formatBytes, formatDateTime } from '../../../lib/format';
+import { uploadRoleName, type UploadRole } from './upload-widget';
 
 /** What will be submitted, in words and as the exact JSON, for a last check. */
 export function JobSummary({
   spec,
   files,
+  splitByUser = false,
 }: {
   spec: JobSpec;
-  files: readonly { name: string; size: number; role: 'data' | 'pretrained' }[];
+  files: readonly { name: string; size: number; role: UploadRole }[];
+  /** The data comes as train / validation / holdout files: the spec's split ratios are not used. */
+  splitByUser?: boolean;
 }) {
   const model =
     spec.model.kind === 'template'
@@ -36,8 +40,10 @@ export function JobSummary({
         <dd>{model}</dd>
         <dt>Data</dt>
         <dd>
-          {spec.data.format}, split {spec.data.split.train} / {spec.data.split.validation} /{' '}
-          {spec.data.split.holdout} (train / validation / holdout)
+          {spec.data.format},{' '}
+          {splitByUser
+            ? 'split by you into train / validation / holdout files'
+            : `split ${String(spec.data.split.train)} / ${String(spec.data.split.validation)} / ${String(spec.data.split.holdout)} (train / validation / holdout) by the gateway`}
         </dd>
         <dt>Trials</dt>
         <dd>
@@ -53,7 +59,7 @@ export function JobSummary({
           <ul>
             {files.map((f) => (
               <li key={`${f.role}-${f.name}`}>
-                {f.name} ({formatBytes(f.size)}, {f.role === 'pretrained' ? 'pre-trained model' : 'data'})
+                {f.name} ({formatBytes(f.size)}, {uploadRoleName(f.role)})
               </li>
             ))}
           </ul>

@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { cleanup, render, screen } from '@testing-library/react';
+import { cleanup, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { createMemoryRouter, RouterProvider } from 'react-router';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -111,6 +111,47 @@ describe('NewJobPage', () => {
       uploads: { data: ['up-1'] },
     });
     expect(localStorage.getItem('decenter.new-job.draft.v1')).toBeNull();
+  });
+
+  it('submits data the user split as train, validation and holdout uploads, each one required', async () => {
+    const user = userEvent.setup();
+    const { posted, metadata } = renderPage({ status: 202, body: { jobId: 'job-split' } });
+    await user.type(screen.getByLabelText('Name'), 'Iris species');
+    await user.type(screen.getByLabelText('Label column'), 'species');
+    // A file picked for the whole data set is dropped when the layout changes: it would not be submitted.
+    await user.upload(screen.getByLabelText('Data files'), new File(['a,species\n'], 'all.csv'));
+    await user.click(screen.getByLabelText(/I split it myself/));
+    expect(screen.queryByText('all.csv')).not.toBeInTheDocument();
+    expect(screen.queryByLabelText('Data files')).not.toBeInTheDocument();
+
+    const csv = (name: string) => new File(['sepal,species\n1,setosa\n'], name, { type: 'text/csv' });
+    await user.upload(screen.getByLabelText('Training files'), csv('train.csv'));
+    await user.upload(screen.getByLabelText('Validation files'), csv('validation.csv'));
+    await waitFor(() => {
+      expect(screen.getAllByText(/Uploaded and verified/)).toHaveLength(2);
+    });
+    await user.click(screen.getByRole('button', { name: 'Review' }));
+    expect(screen.getByRole('alert')).toHaveTextContent('Add at least one holdout file.');
+
+    await user.upload(screen.getByLabelText('Holdout files'), csv('holdout.csv'));
+    await waitFor(() => {
+      expect(screen.getAllByText(/Uploaded and verified/)).toHaveLength(3);
+    });
+    await user.click(screen.getByRole('button', { name: 'Review' }));
+    expect(screen.getByText(/split by you into train \/ validation \/ holdout files/)).toBeInTheDocument();
+    expect(screen.getByText(/holdout\.csv \(.*holdout data\)/)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Submit job' }));
+    expect(await screen.findByText('job page')).toBeInTheDocument();
+    const ids = Object.fromEntries(metadata.map((m, i) => [m['filename'], `up-${String(i + 1)}`]));
+    expect(metadata.map((m) => m['role'])).toEqual(['data', 'train', 'validation', 'holdout']);
+    expect(posted[0]).toMatchObject({
+      uploads: {
+        train: [ids['train.csv']],
+        validation: [ids['validation.csv']],
+        holdout: [ids['holdout.csv']],
+      },
+    });
+    expect(posted[0]).not.toHaveProperty('uploads.data');
   });
 
   it('shows the gateway field list when it refuses the spec', async () => {

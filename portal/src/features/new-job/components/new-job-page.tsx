@@ -4,7 +4,7 @@ import { useNavigate } from 'react-router';
 import { ErrorMessage } from '../../../components/ui/error-message';
 import { PageHeader } from '../../../components/ui/page-header';
 import { ApiError } from '../../../lib/api-client';
-import { useCreateJob } from '../api/create-job';
+import { useCreateJob, type JobDataUploads } from '../api/create-job';
 import { useUploadSettings } from '../api/get-upload-settings';
 import { useUploadAdapter } from '../api/upload-adapter-context';
 import { defaultSpecFields, validateSpecFields, type SpecFields } from '../utils/spec-fields';
@@ -40,10 +40,29 @@ function loadDraft(): SpecFields {
 let nextKey = 0;
 const HASHING: UploadStatus = { phase: 'hashing', hashed: 0 };
 
+/** `whole`: one data set the gateway splits by the spec's ratios; `split`: the user's own three splits. */
+type DataLayout = 'whole' | 'split';
+const SPLIT_ROLES = ['train', 'validation', 'holdout'] as const;
+
+const SPLIT_ZONES: { role: (typeof SPLIT_ROLES)[number]; label: string; help: string }[] = [
+  { role: 'train', label: 'Training files', help: 'What the execution nodes train on.' },
+  {
+    role: 'validation',
+    label: 'Validation files',
+    help: 'What the nodes check each epoch against (early stopping, the curves).',
+  },
+  {
+    role: 'holdout',
+    label: 'Holdout files',
+    help: 'Sealed: only the validators of other orgs read it, to score the candidates.',
+  },
+];
+
 export function NewJobPage() {
   const navigate = useNavigate();
   const [fields, setFields] = useState<SpecFields>(loadDraft);
   const [files, setFiles] = useState<PickedFile[]>([]);
+  const [layout, setLayout] = useState<DataLayout>('whole');
   const [showAllErrors, setShowAllErrors] = useState(false);
   const [step, setStep] = useState<'edit' | 'review'>('edit');
   const [blocker, setBlocker] = useState<string | undefined>(undefined);
@@ -83,16 +102,36 @@ export function NewJobPage() {
     setFiles((current) => current.map((f) => (f.key === key ? { ...f, status } : f)));
   };
 
-  const dataFiles = files.filter((f) => f.role === 'data');
+  const changeLayout = (next: DataLayout) => {
+    setLayout(next);
+    // The other layout's files would not be submitted: drop them rather than upload them for nothing.
+    setFiles((current) =>
+      current.filter((f) => f.role === 'pretrained' || (next === 'whole') === (f.role === 'data')),
+    );
+  };
+
   const pretrained = files.find((f) => f.role === 'pretrained');
   const uploadIdOf = (f: PickedFile) => (f.status.phase === 'done' ? f.status.uploadId : undefined);
+  const idsOf = (role: UploadRole) =>
+    files
+      .filter((f) => f.role === role)
+      .map(uploadIdOf)
+      .filter((id): id is string => id !== undefined);
+  const missingData =
+    layout === 'whole'
+      ? files.some((f) => f.role === 'data')
+        ? undefined
+        : 'Add at least one data file.'
+      : SPLIT_ROLES.filter((role) => !files.some((f) => f.role === role)).map(
+          (role) => `Add at least one ${role} file.`,
+        )[0];
 
   const review = () => {
     setShowAllErrors(true);
     if (validation.spec === undefined) {
       setBlocker('Fix the fields marked in red first.');
-    } else if (dataFiles.length === 0) {
-      setBlocker('Add at least one data file.');
+    } else if (missingData !== undefined) {
+      setBlocker(missingData);
     } else if (files.some((f) => uploadIdOf(f) === undefined)) {
       setBlocker('Wait until every upload is finished (or remove the ones you do not need).');
     } else {
@@ -103,7 +142,10 @@ export function NewJobPage() {
 
   const submit = () => {
     if (validation.spec === undefined) return;
-    const data = dataFiles.map(uploadIdOf).filter((id): id is string => id !== undefined);
+    const data: JobDataUploads =
+      layout === 'whole'
+        ? { data: idsOf('data') }
+        : { train: idsOf('train'), validation: idsOf('validation'), holdout: idsOf('holdout') };
     const pretrainedId = pretrained === undefined ? undefined : uploadIdOf(pretrained);
     const spec =
       pretrainedId === undefined
@@ -113,7 +155,7 @@ export function NewJobPage() {
             model: { ...validation.spec.model, pretrained: { source: pretrainedId, freeze: [] } },
           };
     createJob.mutate(
-      { spec, uploads: pretrainedId === undefined ? { data } : { data, pretrained: pretrainedId } },
+      { spec, uploads: pretrainedId === undefined ? data : { ...data, pretrained: pretrainedId } },
       {
         onSuccess: ({ jobId }) => {
           localStorage.removeItem(DRAFT_KEY);
@@ -131,6 +173,7 @@ export function NewJobPage() {
         <JobSummary
           spec={validation.spec}
           files={files.map((f) => ({ name: f.file.name, size: f.file.size, role: f.role }))}
+          splitByUser={layout === 'split'}
         />
         {createJob.isError && <ErrorMessage error={createJob.error} title="The job was not submitted" />}
         {issues.length > 0 && (
@@ -183,15 +226,57 @@ export function NewJobPage() {
         />
         <section className="card" aria-labelledby="files-heading" style={{ marginTop: '1rem' }}>
           <h2 id="files-heading">Files</h2>
+          <fieldset className="choice">
+            <legend>How is the data split?</legend>
+            <label>
+              <input
+                type="radio"
+                name="data-layout"
+                value="whole"
+                checked={layout === 'whole'}
+                onChange={() => {
+                  changeLayout('whole');
+                }}
+              />{' '}
+              One data set: the gateway splits it into train / validation / holdout (seeded, by the ratios in
+              Data)
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="data-layout"
+                value="split"
+                checked={layout === 'split'}
+                onChange={() => {
+                  changeLayout('split');
+                }}
+              />{' '}
+              I split it myself: training, validation and holdout files (stored as uploaded, no copy)
+            </label>
+          </fieldset>
           <div className="grid">
-            <FileDropZone
-              label="Data files"
-              help="CSV, IDX or a zip of images, as set in Data › Format."
-              multiple
-              onFiles={(picked) => {
-                addFiles('data', picked);
-              }}
-            />
+            {layout === 'whole' ? (
+              <FileDropZone
+                label="Data files"
+                help="CSV, IDX or a zip of images, as set in Data › Format."
+                multiple
+                onFiles={(picked) => {
+                  addFiles('data', picked);
+                }}
+              />
+            ) : (
+              SPLIT_ZONES.map((zone) => (
+                <FileDropZone
+                  key={zone.role}
+                  label={zone.label}
+                  help={`${zone.help} Same format as set in Data › Format.`}
+                  multiple
+                  onFiles={(picked) => {
+                    addFiles(zone.role, picked);
+                  }}
+                />
+              ))
+            )}
             <FileDropZone
               label="Pre-trained model (optional)"
               help="A zip of a TensorFlow.js model.json and its weight files, to fine-tune."

@@ -6,7 +6,21 @@ import { formatBytes, formatDuration, formatRate } from '../../../lib/format';
 import { tusUploadAdapter, type UploadAdapter, type UploadHandle } from '../api/upload-adapter';
 import { cachedMerkleDigest, type DigestFunction } from '../utils/digest-cache';
 
-export type UploadRole = 'data' | 'pretrained';
+/** `data`: the whole data set (the gateway splits it); `train` / `validation` / `holdout`: data split by the user. */
+export type UploadRole = 'data' | 'train' | 'validation' | 'holdout' | 'pretrained';
+
+const ROLE_NAMES: Record<UploadRole, { short: string; file: string }> = {
+  data: { short: 'data', file: 'Data file' },
+  train: { short: 'training data', file: 'Training file' },
+  validation: { short: 'validation data', file: 'Validation file' },
+  holdout: { short: 'holdout data', file: 'Holdout file' },
+  pretrained: { short: 'pre-trained model', file: 'Pre-trained model' },
+};
+
+/** What a file is for, in words (lower case). */
+export function uploadRoleName(role: UploadRole): string {
+  return ROLE_NAMES[role].short;
+}
 
 export type UploadStatus =
   | { phase: 'hashing'; hashed: number }
@@ -138,14 +152,14 @@ export function UploadWidget({
   const sent =
     status.phase === 'uploading' || status.phase === 'paused' || status.phase === 'error' ? status.sent : 0;
   const remaining = rate === undefined || rate <= 0 ? undefined : (file.size - sent) / rate;
-  const label = `${role === 'pretrained' ? 'Pre-trained model' : 'Data file'} ${file.name}`;
+  const label = `${ROLE_NAMES[role].file} ${file.name}`;
 
   return (
     <div className="upload" aria-label={`Upload of ${file.name}`} role="group">
       <div className="upload-head">
         <strong>{file.name}</strong>
         <span className="muted">
-          {formatBytes(file.size)} · {role === 'pretrained' ? 'pre-trained model' : 'data'}
+          {formatBytes(file.size)} · {uploadRoleName(role)}
         </span>
       </div>
       {status.phase === 'hashing' && (
