@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -240,6 +240,65 @@ describe('portal end to end on the devnet', () => {
     expect(refused.status()).toBe(403);
     expect(((await refused.json()) as { hint?: string }).hint).toMatch(/owner/i);
   }, 60_000);
+
+  it('creates a job from data the user split into train, validation and holdout files', async () => {
+    // Iris in three files: every tenth row (from the 9th) to validation, every tenth (from the 10th) to
+    // holdout, the rest to train; the file is sorted by species, so every split holds all three.
+    const [header, ...rows] = (await readFile(iris, 'utf8')).trim().split('\n');
+    const splits = { train: [] as string[], validation: [] as string[], holdout: [] as string[] };
+    rows.forEach((row, i) => {
+      (i % 10 === 8 ? splits.validation : i % 10 === 9 ? splits.holdout : splits.train).push(row);
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'decenter-e2e-split-'));
+    const files = Object.fromEntries(
+      await Promise.all(
+        Object.entries(splits).map(async ([role, lines]) => {
+          const file = join(dir, `iris-${role}.csv`);
+          await writeFile(file, [header, ...lines].join('\n') + '\n');
+          return [role, file] as const;
+        }),
+      ),
+    );
+    try {
+      await page.goto(`${stack.portalUrl}/jobs/new`);
+      await page.getByLabel('Name', { exact: true }).fill('iris-split-e2e');
+      await page.getByLabel('Label column').fill('species');
+      await page.getByLabel('Epochs').fill('1');
+      await page.getByLabel('Seeds').fill('1');
+      await page.getByLabel('Training deadline').fill(localDateTime(5));
+      await page.getByLabel('Validation deadline').fill(localDateTime(8));
+      await page.getByLabel(/I split it myself/).check();
+      await page.getByLabel('Training files', { exact: true }).setInputFiles(files['train'] ?? '');
+      await page.getByLabel('Validation files', { exact: true }).setInputFiles(files['validation'] ?? '');
+      await page.getByLabel('Holdout files', { exact: true }).setInputFiles(files['holdout'] ?? '');
+      await expect
+        .poll(() => page.getByText(/Uploaded and verified/).count(), { timeout: 60_000, interval: 500 })
+        .toBe(3);
+      await expectAccessible(page, '13-new-job-split');
+      await page.getByRole('button', { name: 'Review' }).click();
+      await page.getByText(/split by you into train \/ validation \/ holdout files/).waitFor();
+      await page.getByRole('button', { name: 'Submit job' }).click();
+      await page.waitForURL(
+        (url) => /^\/jobs\/[A-Za-z0-9_-]+$/.test(url.pathname) && url.pathname !== '/jobs/new',
+        { timeout: 30_000 },
+      );
+      const splitJob = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+      // Ingested (checked, moved into the job's folder, holdout sealed) and created on the ledger.
+      await expect
+        .poll(
+          async () => {
+            const answer = await page.request.get(
+              `${stack.portalUrl}/api/jobs/${encodeURIComponent(splitJob)}`,
+            );
+            return answer.ok() ? ((await answer.json()) as { status?: string }).status : undefined;
+          },
+          { timeout: 60_000, interval: 1_000 },
+        )
+        .toMatch(/^(OPEN|TRAINING|VALIDATING|COMPLETED)$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 /** `datetime-local` value `minutes` from now, in the local time zone Chromium shares with this process. */
