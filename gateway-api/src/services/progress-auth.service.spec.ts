@@ -10,6 +10,8 @@ import { MspRepository } from '../repositories/msp.repository';
 import { progressSignerOf, reportOf } from '../../test/support/progress-signing';
 import {
   MAX_CACHED_CLAIMS,
+  MAX_CLOCK_SKEW_MS,
+  MAX_REPORT_AGE_MS,
   ProgressAuthenticator,
   progressProblem,
   ProgressRefusedError,
@@ -238,6 +240,43 @@ describe('ProgressAuthenticator', () => {
     await expect(
       broken.authenticate(await signed(org1Executor, reportOf(org1Executor, 'job-1', 't-000'))),
     ).rejects.toMatchObject({ refusal: 'UNAVAILABLE' });
+  });
+
+  it('relays a signed report once: a captured copy sent again is refused, PERMISSION_DENIED', async () => {
+    const report = await signed(org1Executor, reportOf(org1Executor, 'job-1', 't-000'));
+    await auth.authenticate(report);
+    const replay = await refusal({ ...report });
+    expect(replay.refusal).toBe('PERMISSION_DENIED');
+    expect(replay.message).toContain('already received (a replay)');
+    // Another report of the same trial and epoch is new progress, not a replay.
+    const next = reportOf(org1Executor, 'job-1', 't-000');
+    next.timestamp = new Date(now + 1).toISOString();
+    await expect(auth.authenticate(await signed(org1Executor, next))).resolves.toMatchObject({ epoch: 1 });
+  });
+
+  it('refuses stale, future and malformed timestamps: INVALID_ARGUMENT, and forgets reports that can no longer be replayed', async () => {
+    const at = (offsetMs: number) => {
+      const report = reportOf(org1Executor, 'job-1', 't-000');
+      report.timestamp = new Date(now + offsetMs).toISOString();
+      return report;
+    };
+    const stale = await refusal(await signed(org1Executor, at(-MAX_REPORT_AGE_MS - 1000)));
+    expect(stale.refusal).toBe('INVALID_ARGUMENT');
+    expect(stale.message).toMatch(/more than 5 minutes ago/);
+    const ahead = await refusal(await signed(org1Executor, at(MAX_CLOCK_SKEW_MS + 1000)));
+    expect(ahead.message).toMatch(/ahead of the gateway's clock/);
+    const malformed = reportOf(org1Executor, 'job-1', 't-000');
+    malformed.timestamp = 'yesterday';
+    expect((await refusal(await signed(org1Executor, malformed))).message).toMatch(/not an ISO 8601 time/);
+
+    const accepted = await signed(org1Executor, at(0));
+    await auth.authenticate(accepted);
+    expect(auth.rememberedReports).toBe(1);
+    now += MAX_REPORT_AGE_MS + MAX_CLOCK_SKEW_MS + 1;
+    // Too old to pass now, so it need not be remembered: the next accepted report lets it go.
+    expect((await refusal(accepted)).refusal).toBe('INVALID_ARGUMENT');
+    await auth.authenticate(await signed(org1Executor, at(0)));
+    expect(auth.rememberedReports).toBe(1);
   });
 
   it('refuses bytes that are not a report: INVALID_ARGUMENT', async () => {

@@ -1,4 +1,4 @@
-import { verify, X509Certificate } from 'node:crypto';
+import { createHash, verify, X509Certificate } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { DecenterError } from '@decenter/core';
@@ -66,6 +66,12 @@ export interface ProgressAuthPorts {
 }
 
 const MAX_CERTIFICATE_BYTES = 16 * 1024;
+/** A report older than this is refused: replays of old reports need not be remembered for longer. */
+export const MAX_REPORT_AGE_MS = 5 * 60_000;
+/** How far ahead of the gateway's clock a node's clock may run. */
+export const MAX_CLOCK_SKEW_MS = 60_000;
+/** Reports remembered at most (for MAX_REPORT_AGE_MS each) to refuse a replay; the oldest go first. */
+export const MAX_REMEMBERED_REPORTS = 100_000;
 /** Claims remembered at most; the oldest go first (a finished job's trials are not asked about again). */
 export const MAX_CACHED_CLAIMS = 50_000;
 const EXECUTOR_ROLE = 'executor';
@@ -80,6 +86,8 @@ const EXECUTOR_ROLE = 'executor';
 export class ProgressAuthenticator {
   private readonly claims = new Map<string, TrialClaimant | undefined>();
   private readonly refreshing = new Map<string, Promise<void>>();
+  /** SHA-256 of each report accepted in the last MAX_REPORT_AGE_MS -> when it may be forgotten. */
+  private readonly accepted = new Map<string, number>();
 
   constructor(private readonly ports: ProgressAuthPorts) {}
 
@@ -138,8 +146,55 @@ export class ProgressAuthenticator {
         `report names node ${progress.nodeMspId} ${progress.nodeId} but is signed by ${signer.mspId} ${signer.id}`,
       );
     }
+    const now = (this.ports.now ?? Date.now)();
+    this.checkFresh(progress, now);
     await this.checkClaim(progress, signer);
+    this.checkNotReplayed(signed.report, now);
     return progress;
+  }
+
+  /** Reports accepted recently and remembered to refuse their replay (bounded by MAX_REMEMBERED_REPORTS). */
+  get rememberedReports(): number {
+    return this.accepted.size;
+  }
+
+  private checkFresh(progress: EpochProgress, now: number): void {
+    const at = Date.parse(progress.timestamp);
+    const problem = Number.isNaN(at)
+      ? `its timestamp "${progress.timestamp.slice(0, 40)}" is not an ISO 8601 time`
+      : at < now - MAX_REPORT_AGE_MS
+        ? `it was made at ${progress.timestamp}, more than ${String(MAX_REPORT_AGE_MS / 60_000)} minutes ago`
+        : at > now + MAX_CLOCK_SKEW_MS
+          ? `it was made at ${progress.timestamp}, ahead of the gateway's clock (${new Date(now).toISOString()})`
+          : undefined;
+    if (problem !== undefined) {
+      throw new ProgressRefusedError('INVALID_ARGUMENT', `progress report refused: ${problem}`, {
+        hint: "Send reports as they are made, and keep the node's clock in sync (NTP).",
+      });
+    }
+  }
+
+  /**
+   * A signed report is relayed once: a copy sent again (by someone who captured it) is refused. Reports are
+   * remembered only as long as their timestamp lets them through checkFresh.
+   */
+  private checkNotReplayed(report: Uint8Array, now: number): void {
+    for (const [digest, forgetAt] of this.accepted) {
+      if (forgetAt > now && this.accepted.size < MAX_REMEMBERED_REPORTS) break;
+      this.accepted.delete(digest);
+    }
+    const digest = createHash('sha256').update(report).digest('base64');
+    if (this.accepted.has(digest)) {
+      throw new ProgressRefusedError(
+        'PERMISSION_DENIED',
+        'this progress report was already received (a replay)',
+        {
+          hint: 'Each report is relayed once; send a new report for new progress.',
+        },
+      );
+    }
+    // The clock skew allowance lets a report from a node running ahead stay fresh for longer.
+    this.accepted.set(digest, now + MAX_REPORT_AGE_MS + MAX_CLOCK_SKEW_MS);
   }
 
   private async verifyCertificate(signed: SignedProgress): Promise<X509Certificate> {
