@@ -238,8 +238,8 @@ export function NewJobPage() {
                   changeLayout('whole');
                 }}
               />{' '}
-              One data set: the gateway splits it into train / validation / holdout (seeded, by the ratios in
-              Data)
+              One data set: the gateway splits it into train / validation / holdout (seeded; the ratios are
+              shown on review)
             </label>
             <label>
               <input
