@@ -123,8 +123,8 @@ export class SignatureVerifier {
       newKeys,
       batch: batch.map(({ check }) => ({
         keyId: check.keyId,
-        message: check.message,
-        signature: check.signature,
+        message: compact(check.message),
+        signature: compact(check.signature),
       })),
     });
   }
@@ -140,6 +140,11 @@ export class SignatureVerifier {
     }
     await worker.terminate();
   }
+}
+
+/** A view's own bytes: posting a view copies its whole underlying buffer (a gRPC frame, a pool slab). */
+function compact(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
 function verifyInline(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
