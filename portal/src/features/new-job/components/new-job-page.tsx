@@ -238,8 +238,8 @@ export function NewJobPage() {
                   changeLayout('whole');
                 }}
               />{' '}
-              One data set: the gateway splits it into train / validation / holdout (seeded; the ratios are
-              shown on review)
+              One data set: the gateway splits it into train / validation / holdout (seeded, as set in Data ›
+              Split)
             </label>
             <label>
               <input

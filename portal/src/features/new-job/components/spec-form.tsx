@@ -24,6 +24,8 @@ const FIELD_PATHS: Record<keyof SpecFields, string> = {
   label: 'data.label',
   features: 'data.features',
   imageSize: 'data.imageSize',
+  split: 'data.split',
+  splitSeed: 'data.splitSeed',
   metric: 'objective',
   strategy: 'search.strategy',
   trials: 'search.trials',
@@ -85,6 +87,8 @@ export function SpecForm({
         | 'label'
         | 'features'
         | 'imageSize'
+        | 'split'
+        | 'splitSeed'
         | 'trials'
         | 'learningRates'
         | 'batchSizes'
@@ -204,6 +208,22 @@ export function SpecForm({
               {(control) => <input {...control} inputMode="numeric" {...text('imageSize')} />}
             </FormField>
           )}
+        </div>
+        <div className="form-row">
+          <FormField
+            label="Split (train, validation, holdout)"
+            help="Fractions adding up to 1; used when the gateway splits the data"
+            errors={errorsFor('split')}
+          >
+            {(control) => <input {...control} {...text('split')} />}
+          </FormField>
+          <FormField
+            label="Split seed"
+            help="The same seed gives the same split"
+            errors={errorsFor('splitSeed')}
+          >
+            {(control) => <input {...control} inputMode="numeric" {...text('splitSeed')} />}
+          </FormField>
         </div>
       </fieldset>
 

@@ -26,6 +26,20 @@ describe('validateSpecFields', () => {
     expect(issuesAt(issues, 'data.label')[0]?.message).toMatch(/label column/);
   });
 
+  it('takes the split and its seed, and names a split that does not add up to 1', () => {
+    expect(validateSpecFields(fields({ split: '0.8, 0.1, 0.1', splitSeed: '7' })).spec?.data).toMatchObject({
+      split: { train: 0.8, validation: 0.1, holdout: 0.1 },
+      splitSeed: 7,
+    });
+    const uneven = validateSpecFields(fields({ split: '0.8, 0.1, 0.2' }));
+    expect(uneven.spec).toBeUndefined();
+    expect(issuesAt(uneven.issues, 'data.split').map((issue) => issue.message)).toEqual([
+      'train + validation + holdout must add up to 1',
+    ]);
+    expect(issuesAt(validateSpecFields(fields({ split: '0.8, 0.2' })).issues, 'data.split')).not.toEqual([]);
+    expect(issuesAt(validateSpecFields(fields({ splitSeed: 'x' })).issues, 'data.splitSeed')).not.toEqual([]);
+  });
+
   it('reports text in a number list', () => {
     const { issues } = validateSpecFields(fields({ hiddenUnits: '64, lots' }));
     expect(issuesAt(issues, 'model')[0]).toEqual({

@@ -32,6 +32,9 @@ export interface SpecFields {
   label: string;
   features: string;
   imageSize: string;
+  /** train, validation, holdout fractions, comma-separated: used when the gateway splits the data. */
+  split: string;
+  splitSeed: string;
   metric: Metric;
   strategy: 'grid' | 'random';
   trials: string;
@@ -87,6 +90,8 @@ export function defaultSpecFields(now: Date = new Date()): SpecFields {
     label: '',
     features: '',
     imageSize: '',
+    split: '0.7, 0.15, 0.15',
+    splitSeed: '42',
     metric: 'accuracy',
     strategy: 'grid',
     trials: '',
@@ -168,9 +173,18 @@ function buildModel(fields: SpecFields): unknown {
   };
 }
 
+/** `0.7, 0.15, 0.15` as the schema's split; fewer or more than three parts is left for it to refuse. */
+function buildSplit(text: string): unknown {
+  const parts = numberList(text);
+  if (parts.length !== 3) return parts;
+  const [train, validation, holdout] = parts;
+  return { train, validation, holdout };
+}
+
 /** The spec as the user wrote it (no defaults applied), ready for the schema. */
 export function buildSpecInput(fields: SpecFields): Record<string, unknown> {
   const features = list(fields.features);
+  const splitSeed = numeric(fields.splitSeed);
   const quorum = numeric(fields.quorum);
   const trials = numeric(fields.trials);
   const imageSize = numeric(fields.imageSize);
@@ -184,6 +198,8 @@ export function buildSpecInput(fields: SpecFields): Record<string, unknown> {
       ...(fields.format === 'csv' && fields.label.trim() !== '' ? { label: fields.label.trim() } : {}),
       ...(fields.format === 'csv' && features.length > 0 ? { features } : {}),
       ...(fields.format !== 'csv' && imageSize !== undefined ? { imageSize } : {}),
+      ...(fields.split.trim() === '' ? {} : { split: buildSplit(fields.split) }),
+      ...(splitSeed === undefined ? {} : { splitSeed }),
     },
     search: {
       strategy: fields.strategy,
