@@ -63,7 +63,7 @@ describe('GET /api/config, and CLI uploads over a non-default BLOCK_SIZE (real R
         shardSize: 2 * BLOCK_SIZE,
         maxFileBytes: 64 * MiB,
         maxUserBytes: 128 * MiB,
-        digest: 'rfc6962-sha256',
+        digest: 'sha256-merkle',
       },
     });
   });

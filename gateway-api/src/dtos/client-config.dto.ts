@@ -1,14 +1,12 @@
+import { DIGEST_ALGORITHM } from '@decenter/core';
 import { ApiProperty } from '@nestjs/swagger';
-
-/** The one digest scheme uploads carry; named in the answer so a client can refuse a scheme it lacks. */
-export const UPLOAD_DIGEST_SCHEME = 'rfc6962-sha256';
 
 export interface UploadSettings {
   blockSize: number;
   shardSize: number;
   maxFileBytes: number;
   maxUserBytes: number;
-  digest: typeof UPLOAD_DIGEST_SCHEME;
+  digest: typeof DIGEST_ALGORITHM;
 }
 
 export interface ClientConfig {
@@ -31,10 +29,10 @@ export class UploadSettingsDto implements UploadSettings {
   @ApiProperty({ description: "The bytes one user's uploads may hold at once (UPLOAD_MAX_USER_BYTES)" })
   maxUserBytes!: number;
   @ApiProperty({
-    enum: [UPLOAD_DIGEST_SCHEME],
+    enum: [DIGEST_ALGORITHM],
     description: 'The tus `digest` metadata: RFC 6962 Merkle tree hash, SHA-256, over blockSize blocks',
   })
-  digest!: typeof UPLOAD_DIGEST_SCHEME;
+  digest!: typeof DIGEST_ALGORITHM;
 }
 
 export class ClientConfigDto implements ClientConfig {

@@ -1,8 +1,9 @@
+import { DIGEST_ALGORITHM } from '@decenter/core';
 import { Inject, Injectable } from '@nestjs/common';
 
 import type { AppConfig } from '../config/config.schema';
 import { APP_CONFIG } from '../config/config.tokens';
-import { UPLOAD_DIGEST_SCHEME, type ClientConfig } from '../dtos/client-config.dto';
+import type { ClientConfig } from '../dtos/client-config.dto';
 import type { SessionUser } from '../repositories/session.repository';
 
 /**
@@ -24,7 +25,7 @@ export class ClientConfigService {
         shardSize: this.config.shardSize,
         maxFileBytes: this.config.uploadMaxFileBytes,
         maxUserBytes: this.config.uploadMaxUserBytes,
-        digest: UPLOAD_DIGEST_SCHEME,
+        digest: DIGEST_ALGORITHM,
       },
     };
   }

@@ -30,7 +30,7 @@ describe('GatewayClient.uploadSettings', () => {
   it("uses the block size the gateway announces, asking once per client with the user's token", async () => {
     const gateway = await gatewayAnswering(
       200,
-      config({ blockSize: 1_048_576, shardSize: 2_097_152, digest: 'rfc6962-sha256' }),
+      config({ blockSize: 1_048_576, shardSize: 2_097_152, digest: 'sha256-merkle' }),
     );
     try {
       const client = new GatewayClient(gateway.url, 'tok-0123456789abcdef');

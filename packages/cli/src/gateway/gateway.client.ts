@@ -1,4 +1,4 @@
-import { DEFAULT_BLOCK_SIZE, DecenterError, type ErrorCode } from '@decenter/core';
+import { DEFAULT_BLOCK_SIZE, DIGEST_ALGORITHM, DecenterError, type ErrorCode } from '@decenter/core';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 
@@ -63,9 +63,6 @@ export interface UploadSettings {
   /** Bytes per leaf of the upload digest; the gateway refuses a digest over any other block size. */
   blockSize: number;
 }
-
-/** The digest scheme this CLI computes (the storage package's block Merkle root). */
-const DIGEST_SCHEME = 'rfc6962-sha256';
 
 // Only the fields the CLI reads: a newer gateway may announce more.
 const clientConfigSchema = z.object({
@@ -169,10 +166,10 @@ export class GatewayClient {
       );
     }
     const { blockSize, digest } = parsed.data.uploads;
-    if (digest !== undefined && digest !== DIGEST_SCHEME) {
+    if (digest !== undefined && digest !== DIGEST_ALGORITHM) {
       throw new CliOperationError(
         'FAILED_PRECONDITION',
-        `the gateway at ${this.baseUrl} checks uploads with the digest "${digest}", which this decenter does not compute (it computes ${DIGEST_SCHEME})`,
+        `the gateway at ${this.baseUrl} checks uploads with the digest "${digest}", which this decenter does not compute (it computes ${DIGEST_ALGORITHM})`,
         { hint: 'Update decenter to the version of the gateway.' },
       );
     }

@@ -503,7 +503,7 @@ export interface components {
        * @description The tus `digest` metadata: RFC 6962 Merkle tree hash, SHA-256, over blockSize blocks
        * @enum {string}
        */
-      digest: 'rfc6962-sha256';
+      digest: 'sha256-merkle';
     };
     ClientConfigDto: {
       /**

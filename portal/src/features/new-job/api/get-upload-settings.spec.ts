@@ -13,7 +13,7 @@ const config = (uploads: Record<string, unknown>) => ({
     shardSize: 2_147_483_648,
     maxFileBytes: 21_474_836_480,
     maxUserBytes: 107_374_182_400,
-    digest: 'rfc6962-sha256',
+    digest: 'sha256-merkle',
     ...uploads,
   },
 });

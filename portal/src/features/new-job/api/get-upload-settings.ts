@@ -1,4 +1,4 @@
-import { DEFAULT_BLOCK_SIZE } from '@decenter/core';
+import { DEFAULT_BLOCK_SIZE, DIGEST_ALGORITHM } from '@decenter/core';
 import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
 
@@ -14,7 +14,7 @@ export const clientConfigSchema = z.object({
     shardSize: z.number().int().min(1),
     maxFileBytes: z.number().int().min(1),
     maxUserBytes: z.number().int().min(1),
-    digest: z.literal('rfc6962-sha256'),
+    digest: z.literal(DIGEST_ALGORITHM),
   }),
 });
 export type ClientConfigMatchesApi = Assert<Accepts<typeof clientConfigSchema, ApiSchema<'ClientConfigDto'>>>;

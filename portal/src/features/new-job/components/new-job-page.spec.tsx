@@ -35,7 +35,7 @@ function configOf(blockSize: number) {
       shardSize: blockSize * 512,
       maxFileBytes: 2 ** 34,
       maxUserBytes: 2 ** 36,
-      digest: 'rfc6962-sha256',
+      digest: 'sha256-merkle',
     },
   };
 }
