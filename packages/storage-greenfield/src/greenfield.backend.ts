@@ -9,6 +9,7 @@ import type { TxResponse } from '@bnb-chain/greenfield-js-sdk';
 import {
   BucketNotFoundError,
   ByteRangeError,
+  fileSlice,
   InvalidKeyError,
   ObjectNotFoundError,
   SizeMismatchError,
@@ -216,18 +217,7 @@ export class GreenfieldBackend implements StorageBackend {
     opts: PutFileOptions = {},
   ): Promise<StoredObjectInfo> {
     this.objectKey(key);
-    const fileSize = (await stat(file)).size;
-    const start = opts.start ?? 0;
-    const end = opts.end ?? fileSize;
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(end) ||
-      start < 0 ||
-      end < start ||
-      end > fileSize
-    ) {
-      throw new ByteRangeError(`Range ${start}-${end} is outside "${file}" of ${fileSize} bytes`);
-    }
+    const { start, end } = fileSlice(file, (await stat(file)).size, opts);
     if (opts.expectedSize !== undefined && opts.expectedSize !== end - start) {
       throw new SizeMismatchError(
         `Object "${key}" has ${end - start} bytes, ${opts.expectedSize} were declared`,

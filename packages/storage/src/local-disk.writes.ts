@@ -3,8 +3,8 @@ import * as fs from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { ByteRangeError, InvalidKeyError, SizeMismatchError, StorageError } from './errors';
-import type { PendingWrite, PutFileOptions, StoredObjectInfo } from './storage-backend';
+import { InvalidKeyError, SizeMismatchError, StorageError } from './errors';
+import { fileSlice, type PendingWrite, type PutFileOptions, type StoredObjectInfo } from './storage-backend';
 
 /*
  * The ways the local-disk backend fills a new temp file with an object's bytes. Each returns the byte count
@@ -56,17 +56,7 @@ export async function copyFileSlice(
   const source = await fs.open(file, 'r');
   try {
     const fileSize = (await source.stat()).size;
-    const start = range.start ?? 0;
-    const end = range.end ?? fileSize;
-    if (
-      !Number.isSafeInteger(start) ||
-      !Number.isSafeInteger(end) ||
-      start < 0 ||
-      end < start ||
-      end > fileSize
-    ) {
-      throw new ByteRangeError(`Range ${start}-${end} is outside "${file}" of ${fileSize} bytes`);
-    }
+    const { start, end } = fileSlice(file, fileSize, range);
     if (start === 0 && end === fileSize) {
       // copy_file_range where the kernel has it: the bytes never enter this process.
       await fs.copyFile(file, tmp, fsConstants.COPYFILE_EXCL);

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 
+import { ByteRangeError } from './errors';
 import type { Principal, ReadPolicy } from './policy';
 
 export interface StoredObjectInfo {
@@ -22,6 +23,26 @@ export interface PutObjectOptions {
 export interface PutFileOptions extends PutObjectOptions {
   start?: number;
   end?: number;
+}
+
+/** The slice of a `fileSize`-byte `file` that putFile's `start` / `end` name, checked; every backend uses it. */
+export function fileSlice(
+  file: string,
+  fileSize: number,
+  range: Pick<PutFileOptions, 'start' | 'end'>,
+): { start: number; end: number } {
+  const start = range.start ?? 0;
+  const end = range.end ?? fileSize;
+  if (
+    !Number.isSafeInteger(start) ||
+    !Number.isSafeInteger(end) ||
+    start < 0 ||
+    end < start ||
+    end > fileSize
+  ) {
+    throw new ByteRangeError(`Range ${start}-${end} is outside "${file}" of ${fileSize} bytes`);
+  }
+  return { start, end };
 }
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` defaults to the last byte. */

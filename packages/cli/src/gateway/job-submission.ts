@@ -133,12 +133,6 @@ export interface SubmittedJob {
   uploads: UploadedFile[];
 }
 
-/**
- * Uploads the data (and pre-trained model) files and submits the job: the whole data set for the gateway to
- * split, or train, validation and holdout files the user split (stored as uploaded, no copy). The
- * Idempotency-Key is derived from the spec and the files' digests, so re-running an interrupted submission
- * returns the same job.
- */
 /** The data of a submission: the whole set (the gateway splits it), or the user's own three splits. */
 export type SubmissionData =
   | { data: readonly string[] }
@@ -146,6 +140,12 @@ export type SubmissionData =
 
 const SPLIT_NAMES = ['train', 'validation', 'holdout'] as const;
 
+/**
+ * Uploads the data (and pre-trained model) files and submits the job: the whole data set for the gateway to
+ * split, or train, validation and holdout files the user split (stored as uploaded, no copy). The
+ * Idempotency-Key is derived from the spec and the files' digests, so re-running an interrupted submission
+ * returns the same job.
+ */
 export async function submitJob(
   client: GatewayClient,
   home: string,
