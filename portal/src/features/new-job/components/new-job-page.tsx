@@ -44,6 +44,18 @@ const HASHING: UploadStatus = { phase: 'hashing', hashed: 0 };
 type DataLayout = 'whole' | 'split';
 const SPLIT_ROLES = ['train', 'validation', 'holdout'] as const;
 
+const LAYOUTS: { value: DataLayout; label: string }[] = [
+  {
+    value: 'whole',
+    label:
+      'One data set: the gateway splits it into train / validation / holdout (seeded, as set in Data › Split)',
+  },
+  {
+    value: 'split',
+    label: 'I split it myself: training, validation and holdout files (stored as uploaded, no copy)',
+  },
+];
+
 const SPLIT_ZONES: { role: (typeof SPLIT_ROLES)[number]; label: string; help: string }[] = [
   { role: 'train', label: 'Training files', help: 'What the execution nodes train on.' },
   {
@@ -228,31 +240,20 @@ export function NewJobPage() {
           <h2 id="files-heading">Files</h2>
           <fieldset className="choice">
             <legend>How is the data split?</legend>
-            <label>
-              <input
-                type="radio"
-                name="data-layout"
-                value="whole"
-                checked={layout === 'whole'}
-                onChange={() => {
-                  changeLayout('whole');
-                }}
-              />{' '}
-              One data set: the gateway splits it into train / validation / holdout (seeded, as set in Data ›
-              Split)
-            </label>
-            <label>
-              <input
-                type="radio"
-                name="data-layout"
-                value="split"
-                checked={layout === 'split'}
-                onChange={() => {
-                  changeLayout('split');
-                }}
-              />{' '}
-              I split it myself: training, validation and holdout files (stored as uploaded, no copy)
-            </label>
+            {LAYOUTS.map(({ value, label }) => (
+              <label key={value}>
+                <input
+                  type="radio"
+                  name="data-layout"
+                  value={value}
+                  checked={layout === value}
+                  onChange={() => {
+                    changeLayout(value);
+                  }}
+                />{' '}
+                {label}
+              </label>
+            ))}
           </fieldset>
           <div className="grid">
             {layout === 'whole' ? (
