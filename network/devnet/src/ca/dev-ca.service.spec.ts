@@ -1,11 +1,19 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative as relativePath } from 'node:path';
 import { NetworkConfigError } from '../errors';
-import { addIdentity, addOrg, caCertPath, createConsortium, loadNetworkConfig } from './dev-ca.service';
+import {
+  addIdentity,
+  addOrg,
+  caCertPath,
+  createConsortium,
+  loadNetworkConfig,
+  orgDir,
+} from './dev-ca.service';
 
 describe('dev CA', () => {
   let home: string;
@@ -105,6 +113,20 @@ describe('dev CA', () => {
       /Invalid user name/,
     );
     expect((await loadNetworkConfig(home)).identities).toHaveLength(5);
+  });
+
+  it('leaves no key or certificate behind when network.json cannot be written', async () => {
+    await createConsortium({ home, orgs: ['Org1'] });
+    // network.json is written through a temp file beside it: a folder in its place makes that write fail.
+    const blocker = join(home, `network.json.${String(process.pid)}.tmp`);
+    await mkdir(join(blocker, 'x'), { recursive: true });
+    await expect(addIdentity({ home, org: 'Org1', user: 'executor2', role: 'executor' })).rejects.toThrow();
+    await rm(blocker, { recursive: true });
+    expect(existsSync(join(orgDir(home, 'Org1'), 'users', 'executor2'))).toBe(false);
+    expect(existsSync(join(orgDir(home, 'Org1'), 'users', 'executor1'))).toBe(true);
+    expect((await loadNetworkConfig(home)).identities.map((identity) => identity.user)).not.toContain(
+      'executor2',
+    );
   });
 
   it('writes absolute key and certificate paths even for a relative home', async () => {

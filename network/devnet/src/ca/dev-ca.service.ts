@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NetworkConfigError } from '../errors';
 import {
@@ -263,23 +263,23 @@ export async function addIdentity(opts: {
   }
   const ca = await loadOrgCa(home, opts.org);
   const type = opts.role === 'admin' ? 'admin' : 'client';
-  const paths = await issueIdentity(
-    ca,
-    opts.org,
-    opts.user,
-    type,
-    opts.role,
-    join(orgDir(home, opts.org), 'users', opts.user),
-  );
-  const identity: NetworkIdentity = {
-    org: opts.org,
-    mspId: member.mspId,
-    user: opts.user,
-    role: opts.role,
-    ...paths,
-  };
-  await writeNetworkConfig(home, { ...config, identities: [...config.identities, identity] });
-  return identity;
+  const dir = join(orgDir(home, opts.org), 'users', opts.user);
+  try {
+    const paths = await issueIdentity(ca, opts.org, opts.user, type, opts.role, dir);
+    const identity: NetworkIdentity = {
+      org: opts.org,
+      mspId: member.mspId,
+      user: opts.user,
+      role: opts.role,
+      ...paths,
+    };
+    await writeNetworkConfig(home, { ...config, identities: [...config.identities, identity] });
+    return identity;
+  } catch (err) {
+    // A key and certificate that network.json does not list would only be found by accident later.
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** Records the endpoint the devnet actually listens on, so clients reading network.json find it. */
